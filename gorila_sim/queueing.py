@@ -1,0 +1,165 @@
+"""Queueing systems run on the simulated runtime and checked against their closed forms.
+
+They validate the kernel: if a single server with Poisson arrivals does not give the textbook
+sojourn time, nothing built on the kernel can be trusted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from netmodels import NodeModel, ShiftedExponential
+
+from .runtime import Runtime, Simulation
+
+
+@dataclass(frozen=True, slots=True)
+class QueueResult:
+    """What a single-server queue run measured, beside what theory predicts."""
+
+    arrival_rate: float
+    service_rate: float
+    service: str
+    customers: int
+    mean_sojourn: float
+    expected_sojourn: float
+    arrival_rate_measured: float
+    mean_in_system: float
+    utilisation: float
+    simulated_time: float
+    events: int
+
+    @property
+    def sojourn_error(self) -> float:
+        """Relative error of the measured mean sojourn time against the closed form."""
+        return self.mean_sojourn / self.expected_sojourn - 1.0
+
+    @property
+    def little_error(self) -> float:
+        """Relative gap in Little's law, L = lambda * W, with all three measured on the run."""
+        return self.mean_in_system / (self.arrival_rate_measured * self.mean_sojourn) - 1.0
+
+
+class _SystemCount:
+    """The time-average number of customers in the system, integrated as it changes."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.area = 0.0
+        self.last = 0.0
+
+    def change(self, now: float, delta: int) -> None:
+        self.area += self.count * (now - self.last)
+        self.last = now
+        self.count += delta
+
+
+def single_server_queue(
+    arrival_rate: float = 0.8,
+    service_rate: float = 1.0,
+    customers: int = 200_000,
+    service: Literal["exponential", "deterministic"] = "exponential",
+    seed: int = 0,
+) -> QueueResult:
+    """An M/M/1 (or M/D/1) queue: a source node sends jobs to a FIFO server node over an ideal link."""
+    if not 0 < arrival_rate < service_rate:
+        raise ValueError(f"arrival_rate must be in (0, service_rate={service_rate}), got {arrival_rate}")
+    if service not in ("exponential", "deterministic"):
+        raise ValueError(f"service must be 'exponential' or 'deterministic', got {service!r}")
+    in_system = _SystemCount()
+    sojourns: list[float] = []
+
+    async def source(rt: Runtime) -> None:
+        for _ in range(customers):
+            await rt.sleep(rt.rng.exponential(1.0 / arrival_rate))
+            in_system.change(rt.now(), +1)
+            rt.send("server", rt.now())
+
+    async def server(rt: Runtime) -> None:
+        mean_service = 1.0 / service_rate
+        while len(sojourns) < customers:
+            job = await rt.receive()
+            work = rt.rng.exponential(mean_service) if service == "exponential" else mean_service
+            await rt.compute(work)
+            in_system.change(rt.now(), -1)
+            sojourns.append(rt.now() - job.payload)
+
+    sim = Simulation(seed=seed)
+    sim.add_node("source", source)
+    sim.add_node("server", server)
+    sim.run()
+
+    rho = arrival_rate / service_rate
+    if service == "exponential":
+        expected = 1.0 / (service_rate - arrival_rate)
+    else:  # Pollaczek-Khinchine for deterministic service
+        expected = 1.0 / service_rate + rho / (2.0 * service_rate * (1.0 - rho))
+    elapsed = sim.now
+    return QueueResult(
+        arrival_rate=arrival_rate,
+        service_rate=service_rate,
+        service=service,
+        customers=len(sojourns),
+        mean_sojourn=math.fsum(sojourns) / len(sojourns),
+        expected_sojourn=expected,
+        arrival_rate_measured=customers / elapsed,
+        mean_in_system=in_system.area / elapsed,
+        utilisation=rho,
+        simulated_time=elapsed,
+        events=sim.loop.events,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StragglerResult:
+    """Mean time for the slowest of n workers to finish, beside the closed form."""
+
+    workers: int
+    rounds: int
+    mean_round_time: float
+    expected_round_time: float
+
+    @property
+    def error(self) -> float:
+        return self.mean_round_time / self.expected_round_time - 1.0
+
+
+def straggler_rounds(
+    workers: int = 10, rounds: int = 4_000, shift: float = 1.0, mean: float = 0.5, seed: int = 0
+) -> StragglerResult:
+    """Synchronous rounds: a coordinator waits for all workers, whose compute times are shifted exponentials.
+
+    The round time is the maximum of `workers` draws, whose expectation is shift + mean * H_n.
+    """
+    straggler = ShiftedExponential(shift=shift, mean=mean)
+    round_times: list[float] = []
+
+    async def coordinator(rt: Runtime) -> None:
+        names = [f"worker-{i}" for i in range(workers)]
+        for _ in range(rounds):
+            start = rt.now()
+            for name in names:
+                rt.send(name, "work")
+            for _ in names:
+                await rt.receive()
+            round_times.append(rt.now() - start)
+
+    async def worker(rt: Runtime) -> None:
+        while True:
+            order = await rt.receive()
+            await rt.compute(1.0)
+            rt.send(order.src, "done")
+
+    sim = Simulation(seed=seed)
+    for i in range(workers):
+        sim.add_node(f"worker-{i}", worker, NodeModel(straggler=straggler))
+    sim.add_node("coordinator", coordinator)
+    sim.run()
+    return StragglerResult(
+        workers=workers,
+        rounds=len(round_times),
+        mean_round_time=math.fsum(round_times) / len(round_times),
+        expected_round_time=straggler.expected_max(workers),
+    )

@@ -1,0 +1,363 @@
+"""The simulated runtime: nodes, mailboxes and an in-process network on the virtual-time loop."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from netmodels import LinkModel, NodeModel, Partition, generator
+from netmodels.link import Channel
+
+from .api import Message, NodeMain
+from .loop import Process, VirtualTimeLoop, Wakeup
+
+
+@dataclass(slots=True)
+class NetworkStats:
+    """Message counts since the start of the run."""
+
+    sent: int = 0
+    delivered: int = 0
+    duplicated: int = 0
+    lost_link: int = 0
+    lost_partition: int = 0
+    lost_down: int = 0
+    late_replies: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    """A node changing state: `state` is one of up, crashed, paused, resumed."""
+
+    time: float
+    node: str
+    state: str
+
+
+class Network:
+    """Carries messages between nodes through their links' models; cut or undeliverable ones are lost."""
+
+    def __init__(
+        self,
+        sim: Simulation,
+        default_link: LinkModel,
+        links: Mapping[tuple[str, str], LinkModel],
+        partitions: Iterable[Partition],
+    ) -> None:
+        self._sim = sim
+        self._loop = sim.loop
+        self._default_link = default_link
+        self._links = dict(links)
+        self._channels: dict[tuple[str, str], Channel] = {}
+        self.partitions: list[Partition] = list(partitions)
+        self.stats = NetworkStats()
+
+    def channel(self, src: str, dst: str) -> Channel:
+        key = (src, dst)
+        channel = self._channels.get(key)
+        if channel is None:
+            model = self._links.get(key, self._default_link)
+            channel = model.channel(generator(self._sim.seed, "link", src, dst))
+            self._channels[key] = channel
+        return channel
+
+    def send(self, message: Message) -> None:
+        stats = self.stats
+        stats.sent += 1
+        src, dst = message.src, message.dst
+        now = self._loop.now
+        for partition in self.partitions:
+            if partition.cuts(src, dst, now):
+                stats.lost_partition += 1
+                return
+        channel = self._channels.get((src, dst)) or self.channel(src, dst)
+        times = channel.transmit(now, message.size)
+        if not times:
+            stats.lost_link += 1
+            return
+        if len(times) > 1:
+            stats.duplicated += len(times) - 1
+        schedule = self._loop.schedule
+        deliver = self._sim.nodes[dst].deliver
+        for when in times:
+            schedule(when, deliver, message)
+
+
+class SimNode:
+    """One simulated node: the runtime its code sees, and its lifecycle (up, crashed, paused)."""
+
+    def __init__(self, sim: Simulation, name: str, main: NodeMain, model: NodeModel) -> None:
+        self.name = name
+        self.rng = generator(sim.seed, "node", name, "code")
+        self.disk: dict[str, Any] = {}
+        self.up = False
+        self.paused = False
+        self._sim = sim
+        self._loop = sim.loop
+        self._network = sim.network
+        self._main = main
+        self._behaviour = model.behaviour(generator(sim.seed, "node", name, "model"))
+        self._process: Process | None = None
+        self._mailbox: deque[Message] = deque()
+        self._receivers: deque[Wakeup] = deque()
+        self._calls: dict[int, Wakeup] = {}
+        self._down_since = -math.inf
+        self._paused_until = math.inf
+        self._paused_since = 0.0
+        self._paused_total = 0.0
+        self._crash_windows = self._behaviour.crash_windows()
+        self._pause_windows = self._behaviour.pause_windows()
+
+    # -- the runtime API ----------------------------------------------------------------------------
+    def now(self) -> float:
+        return self._loop.now
+
+    def sleep(self, delay: float) -> Wakeup:
+        if not delay >= 0:
+            raise ValueError(f"sleep: delay must be >= 0, got {delay!r}")
+        return self._loop.wakeup_at(self._loop.now + delay)
+
+    def compute(self, cost: float) -> Wakeup:
+        if not cost >= 0:
+            raise ValueError(f"compute: cost must be >= 0, got {cost!r}")
+        now = self._loop.now
+        wakeup = Wakeup()
+        wakeup.value = self._paused_total_at(now)
+        self._loop.schedule(now + self._behaviour.compute_time(cost, now), self._compute_due, wakeup)
+        return wakeup
+
+    def send(self, dst: str, payload: Any, size: int = 0) -> None:
+        if dst not in self._sim.nodes:
+            raise ValueError(f"send: no node named {dst!r}")
+        if self.up:
+            self._network.send(Message(self.name, dst, payload, size, 0, None, self._loop.now))
+
+    def receive(self, timeout: float | None = None) -> Wakeup:
+        wakeup = Wakeup()
+        if self._mailbox:
+            wakeup.fired = True
+            wakeup.value = self._mailbox.popleft()
+            return wakeup
+        self._receivers.append(wakeup)
+        if timeout is not None:
+            self._loop.schedule(self._loop.now + timeout, _time_out, wakeup)
+        return wakeup
+
+    async def call(self, dst: str, payload: Any, size: int = 0, timeout: float | None = None) -> Any:
+        if dst not in self._sim.nodes:
+            raise ValueError(f"call: no node named {dst!r}")
+        call_id = next(self._sim.message_ids)
+        wakeup = Wakeup()
+        self._calls[call_id] = wakeup
+        if self.up:
+            self._network.send(Message(self.name, dst, payload, size, call_id, None, self._loop.now))
+        if timeout is not None:
+            self._loop.schedule(self._loop.now + timeout, self._call_expired, call_id)
+        return await wakeup
+
+    def reply(self, request: Message, payload: Any, size: int = 0) -> None:
+        if self.up:
+            self._network.send(Message(self.name, request.src, payload, size, 0, request.id, self._loop.now))
+
+    # -- the kernel's side --------------------------------------------------------------------------
+    def deliver(self, message: Message) -> None:
+        stats = self._network.stats
+        if not self.up:
+            stats.lost_down += 1
+            return
+        stats.delivered += 1
+        if message.reply_to is not None:
+            wakeup = self._calls.pop(message.reply_to, None)
+            if wakeup is None:
+                stats.late_replies += 1
+            else:
+                wakeup.fire(message.payload)
+            return
+        receivers = self._receivers
+        while receivers:
+            wakeup = receivers.popleft()
+            if not wakeup.fired:
+                wakeup.fire(message)
+                return
+        self._mailbox.append(message)
+
+    def _compute_due(self, wakeup: Wakeup) -> None:
+        stolen = self._paused_total_at(self._loop.now) - wakeup.value
+        if stolen <= 0:
+            wakeup.value = None
+            wakeup.fire()
+            return
+        # Pauses stole `stolen` seconds of this computation: finish that much work after the node runs again.
+        start = self._paused_until if self.paused else self._loop.now
+        if math.isfinite(start):
+            wakeup.value = self._paused_total_at(start)
+            self._loop.schedule(start + stolen, self._compute_due, wakeup)
+
+    def _paused_total_at(self, t: float) -> float:
+        if self.paused:
+            return self._paused_total + (min(t, self._paused_until) - self._paused_since)
+        return self._paused_total
+
+    def _call_expired(self, call_id: int) -> None:
+        wakeup = self._calls.pop(call_id, None)
+        if wakeup is not None:
+            wakeup.fail(TimeoutError(f"call {call_id} from {self.name!r} timed out"))
+
+    def start(self) -> None:
+        self.up = True
+        self._sim.record(self.name, "up")
+        self._process = Process(self._loop, self._main(self), self.name, self._on_exit)
+        self._schedule_next(self._crash_windows, self._crash_window)
+        self._schedule_next(self._pause_windows, self._pause_window)
+
+    def crash(self, _: Any = None) -> None:
+        """Stop at once; the running code, its mailbox and pending calls are lost, `disk` stays."""
+        if not self.up:
+            return
+        if self.paused:
+            self._end_pause()
+        self.up = False
+        self._down_since = self._loop.now
+        if self._process is not None:
+            self._process.kill()
+            self._process = None
+        self._mailbox.clear()
+        self._receivers.clear()
+        self._calls.clear()
+        self._sim.record(self.name, "crashed")
+
+    def restart(self, down_since: float | None = None) -> None:
+        """Start the node's code afresh (if it is down, and still down from `down_since` when given)."""
+        if self.up or (down_since is not None and down_since != self._down_since):
+            return
+        self.up = True
+        self._sim.record(self.name, "up")
+        self._process = Process(self._loop, self._main(self), self.name, self._on_exit)
+
+    def pause(self, until: float) -> None:
+        """Stop running until `until`; state and incoming messages are kept."""
+        if not self.up or self.paused:
+            return
+        self.paused = True
+        self._paused_since = self._loop.now
+        self._paused_until = until
+        if self._process is not None:
+            self._process.hold()
+        self._sim.record(self.name, "paused")
+        if math.isfinite(until):
+            self._loop.schedule(until, self._resume, until)
+
+    def _resume(self, until: float) -> None:
+        if self.paused and self._paused_until == until:
+            self._end_pause()
+            if self._process is not None:
+                self._process.release()
+
+    def _end_pause(self) -> None:
+        self._paused_total = self._paused_total_at(self._loop.now)
+        self.paused = False
+        self._paused_until = math.inf
+        self._sim.record(self.name, "resumed")
+
+    def _schedule_next(self, windows: Iterator[tuple[float, float]], handler: Any) -> None:
+        window = next(windows, None)
+        if window is not None:
+            self._loop.schedule(window[0], handler, window[1])
+
+    def _crash_window(self, end: float) -> None:
+        self.crash()
+        if math.isfinite(end):
+            self._loop.schedule(end, self._restart_window, self._down_since)
+
+    def _restart_window(self, down_since: float) -> None:
+        self.restart(down_since)
+        self._schedule_next(self._crash_windows, self._crash_window)
+
+    def _pause_window(self, end: float) -> None:
+        self.pause(end)
+        self._loop.schedule(end, self._next_pause_window, None)
+
+    def _next_pause_window(self, _: Any) -> None:
+        self._schedule_next(self._pause_windows, self._pause_window)
+
+    def _on_exit(self, process: Process) -> None:
+        if process is self._process:
+            self._process = None
+        if process.error is not None:
+            error = process.error
+            error.add_note(f"in node {self.name!r} at simulated time {self._loop.now:.6f}")
+            self._loop.fail(error)
+
+
+def _time_out(wakeup: Wakeup) -> None:
+    wakeup.fail(TimeoutError("receive timed out"))
+
+
+class Simulation:
+    """Many nodes on one virtual-time loop, linked by a modelled network; a pure function of its seed."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        default_link: LinkModel | None = None,
+        links: Mapping[tuple[str, str], LinkModel] | None = None,
+        partitions: Iterable[Partition] = (),
+    ) -> None:
+        self.seed = seed
+        self.loop = VirtualTimeLoop()
+        self.nodes: dict[str, SimNode] = {}
+        self.network = Network(self, default_link or LinkModel(), links or {}, partitions)
+        self.lifecycle: list[LifecycleEvent] = []
+        self.message_ids = itertools.count(1)
+
+    @property
+    def now(self) -> float:
+        return self.loop.now
+
+    def add_node(self, name: str, main: NodeMain, model: NodeModel | None = None) -> SimNode:
+        """Add a node running `main`; it starts at the current time."""
+        if name in self.nodes:
+            raise ValueError(f"add_node: a node named {name!r} exists already")
+        node = SimNode(self, name, main, model or NodeModel())
+        self.nodes[name] = node
+        node.start()
+        return node
+
+    def crash(self, name: str, at: float, restart_at: float = math.inf) -> None:
+        """Crash node `name` at time `at`, and restart it at `restart_at` if that is finite."""
+        node = self._node(name)
+        self.loop.schedule(at, node.crash, None)
+        if math.isfinite(restart_at):
+            if restart_at < at:
+                raise ValueError(f"crash: restart_at ({restart_at}) is before at ({at})")
+            self.loop.schedule(restart_at, node.restart, None)
+
+    def pause(self, name: str, at: float, until: float) -> None:
+        """Pause node `name` from `at` to `until`."""
+        if until < at:
+            raise ValueError(f"pause: until ({until}) is before at ({at})")
+        self.loop.schedule(at, self._node(name).pause, until)
+
+    def partition(self, partition: Partition) -> None:
+        """Cut links as `partition` says, from now on."""
+        self.network.partitions.append(partition)
+
+    def run(self, until: float = math.inf) -> None:
+        """Run until simulated time `until`, or until nothing is left to happen."""
+        self.loop.run_until(until)
+
+    def record(self, node: str, state: str) -> None:
+        self.lifecycle.append(LifecycleEvent(self.loop.now, node, state))
+
+    def _node(self, name: str) -> SimNode:
+        node = self.nodes.get(name)
+        if node is None:
+            raise ValueError(f"no node named {name!r}")
+        return node

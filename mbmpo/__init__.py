@@ -1,0 +1,1 @@
+"""Model-based meta-policy optimisation (Clavera et al. 2018)."""

@@ -1,0 +1,185 @@
+"""Directed network links: the declarative model, its per-link sampler (Channel), and the spec form."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import checks, specs
+from .checks import show
+from .distributions import Constant, Distribution, distribution_from_spec
+from .errors import ModelError
+from .loss import Bernoulli, GilbertElliott, loss_from_spec
+from .seeding import split
+
+_BLOCK = 1024
+_NO_DELAY = Constant(0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkModel:
+    """How one directed link delays, loses, duplicates and reorders messages.
+
+    A message of `size` bytes sent at `now` arrives at now + latency + jitter + size / bandwidth
+    (seconds; `bandwidth` in bytes/s, None for infinite), unless `loss` drops it; with probability
+    `duplicate` it arrives twice. When `ordered`, arrivals keep the sending order (FIFO).
+    """
+
+    latency: Distribution = _NO_DELAY
+    bandwidth: float | None = None
+    jitter: Distribution | None = None
+    loss: Bernoulli | GilbertElliott | None = None
+    duplicate: float = 0.0
+    ordered: bool = True
+
+    def __post_init__(self) -> None:
+        checks.instance("latency", self.latency, Distribution, "a Distribution")
+        if self.bandwidth is not None:
+            checks.positive("bandwidth", self.bandwidth, finite=False)
+        if self.jitter is not None:
+            checks.instance("jitter", self.jitter, Distribution, "a Distribution or None")
+        if self.loss is not None:
+            checks.instance(
+                "loss", self.loss, (Bernoulli, GilbertElliott), "Bernoulli, GilbertElliott or None"
+            )
+        checks.probability("duplicate", self.duplicate)
+        checks.instance("ordered", self.ordered, bool, "True or False")
+
+    @property
+    def mean_latency(self) -> float:
+        """Mean delay of a zero-byte message: latency mean plus jitter mean (seconds)."""
+        return self.latency.mean + (self.jitter.mean if self.jitter is not None else 0.0)
+
+    def channel(self, rng: np.random.Generator) -> Channel:
+        """The stateful sampler for one directed link, drawing from `rng`."""
+        return Channel(self, rng)
+
+
+class Channel:
+    """One directed link's sampler: call `transmit` for each message in sending order.
+
+    Its results depend only on the generator it was built with and the sequence of calls.
+    """
+
+    __slots__ = (
+        "_bandwidth",
+        "_copies",
+        "_delays",
+        "_duplicate_rng",
+        "_jitter_rng",
+        "_last",
+        "_latency_rng",
+        "_loss_rng",
+        "_losses",
+        "_model",
+        "_next",
+        "_ordered",
+    )
+
+    def __init__(self, model: LinkModel, rng: np.random.Generator) -> None:
+        self._model = model
+        streams = split(rng, "latency", "jitter", "loss", "duplicate")
+        self._latency_rng, self._jitter_rng, self._loss_rng, self._duplicate_rng = streams
+        self._bandwidth = math.inf if model.bandwidth is None else float(model.bandwidth)
+        self._ordered = model.ordered
+        loss = model.loss
+        self._losses = loss.initial_state(self._loss_rng) if isinstance(loss, GilbertElliott) else loss
+        self._last = -math.inf
+        # Per-message draws come in blocks of _BLOCK, handed out by index; _next == _BLOCK means empty.
+        self._delays: list[float] = []
+        self._copies: list[int] | None = None
+        self._next = _BLOCK
+
+    def transmit(self, now: float, size: int) -> tuple[float, ...]:
+        """Arrival times (seconds) of `size` bytes sent at `now`: () if lost, two times if duplicated."""
+        i = self._next
+        if i == _BLOCK:
+            self._refill()
+            i = 0
+        self._next = i + 1
+        copies = self._copies
+        if copies is not None and copies[i] != 1:
+            return self._lost_or_duplicated(now, size, i, copies[i])
+        arrival = now + self._delays[i] + size / self._bandwidth
+        if self._ordered:
+            if arrival < self._last:
+                arrival = self._last
+            self._last = arrival
+        return (arrival,)
+
+    def _lost_or_duplicated(self, now: float, size: int, i: int, copies: int) -> tuple[float, ...]:
+        if copies == 0:
+            return ()
+        model, rng = self._model, self._duplicate_rng
+        extra_delay = model.latency.sample(rng)
+        if model.jitter is not None:
+            extra_delay += model.jitter.sample(rng)
+        transfer = size / self._bandwidth
+        arrivals = sorted((now + self._delays[i] + transfer, now + extra_delay + transfer))
+        if self._ordered:
+            arrivals = [max(arrival, self._last) for arrival in arrivals]
+            self._last = arrivals[-1]
+        return tuple(arrivals)
+
+    def _refill(self) -> None:
+        model = self._model
+        delays = model.latency.sample(self._latency_rng, _BLOCK)
+        if model.jitter is not None:
+            delays += model.jitter.sample(self._jitter_rng, _BLOCK)
+        self._delays = delays.tolist()
+        if self._losses is None and model.duplicate == 0:
+            return
+        copies = np.ones(_BLOCK, dtype=np.int8)
+        if model.duplicate > 0:
+            copies += self._duplicate_rng.random(_BLOCK) < model.duplicate
+        if self._losses is not None:
+            copies[self._losses.losses(self._loss_rng, _BLOCK)] = 0
+        self._copies = copies.tolist()
+
+
+_BANDWIDTH = re.compile(r"\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*([kKMGT]?)(i?)(bps|B/s)\s*")
+_PREFIX_POWER = {"": 0, "k": 1, "K": 1, "M": 2, "G": 3, "T": 4}
+
+
+def _bandwidth_from_spec(value: Any, path: str) -> float | None:
+    """Bytes/s from a number or a string such as "1Gbps", "100Mbps", "10MB/s" or "1GiB/s"."""
+    if not isinstance(value, str):
+        return value
+    match = _BANDWIDTH.fullmatch(value)
+    if match is None:
+        raise ModelError(
+            path, f"must be bytes/s or a rate such as '1Gbps', '100Mbps', '10MB/s', got {show(value)}"
+        )
+    amount, prefix, binary, unit = match.groups()
+    try:
+        rate = float(amount) * (1024 if binary else 1000) ** _PREFIX_POWER[prefix]
+    except ValueError:
+        raise ModelError(path, f"must start with a number, got {show(value)}") from None
+    return rate / 8 if unit == "bps" else rate
+
+
+_LINK_KEYS = ("latency", "bandwidth", "jitter", "loss", "duplicate", "ordered")
+
+
+def link_from_spec(spec: Any, path: str = "link") -> LinkModel:
+    """A link model from its declarative form; every key is optional (see LinkModel for defaults)."""
+    spec = specs.table(spec, path)
+    specs.check_keys(spec, path, _LINK_KEYS)
+    values: dict[str, Any] = dict(spec)
+    if "latency" in spec:
+        values["latency"] = distribution_from_spec(spec["latency"], f"{path}.latency")
+    if "jitter" in spec:
+        values["jitter"] = distribution_from_spec(spec["jitter"], f"{path}.jitter")
+    if "loss" in spec:
+        values["loss"] = loss_from_spec(spec["loss"], f"{path}.loss")
+    if "bandwidth" in spec:
+        values["bandwidth"] = _bandwidth_from_spec(spec["bandwidth"], f"{path}.bandwidth")
+    with specs.under(path):
+        return LinkModel(**values)
+
+
+__all__ = ["Channel", "LinkModel", "link_from_spec"]

@@ -1,0 +1,125 @@
+"""The virtual-time loop: ordering, clock jumps, and asyncio interoperability."""
+
+import asyncio
+import time
+
+import pytest
+
+from gorila_sim.runtime import Runtime, Simulation, VirtualTimeLoop
+
+
+def test_sleeps_resume_in_time_order_and_the_clock_jumps():
+    woke: list[tuple[float, str]] = []
+
+    def sleeper(delay: float):
+        async def main(rt: Runtime) -> None:
+            await rt.sleep(delay)
+            woke.append((rt.now(), rt.name))
+
+        return main
+
+    sim = Simulation()
+    for name, delay in [("c", 3600.0), ("a", 1.0), ("b", 60.0)]:
+        sim.add_node(name, sleeper(delay))
+    started = time.perf_counter()
+    sim.run()
+    assert woke == [(1.0, "a"), (60.0, "b"), (3600.0, "c")]
+    assert time.perf_counter() - started < 1.0  # an hour of simulated time is not waited for
+
+
+def test_events_at_one_time_run_in_the_order_they_were_scheduled():
+    order: list[str] = []
+
+    def main_for(tag: str):
+        async def main(rt: Runtime) -> None:
+            await rt.sleep(5.0)
+            order.append(tag)
+
+        return main
+
+    sim = Simulation()
+    for tag in "qwerty":
+        sim.add_node(tag, main_for(tag))
+    sim.run()
+    assert order == list("qwerty")
+
+
+def test_run_until_stops_at_the_given_time_and_can_continue():
+    ticks: list[float] = []
+
+    async def ticker(rt: Runtime) -> None:
+        while True:
+            await rt.sleep(1.0)
+            ticks.append(rt.now())
+
+    sim = Simulation()
+    sim.add_node("t", ticker)
+    sim.run(until=3.5)
+    assert ticks == [1.0, 2.0, 3.0]
+    assert sim.now == 3.5
+    sim.run(until=5.0)
+    assert ticks == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_asyncio_primitives_work_inside_nodes_in_virtual_time():
+    seen: dict[str, object] = {}
+
+    async def main(rt: Runtime) -> None:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, VirtualTimeLoop)
+        await asyncio.gather(rt.sleep(2.0), rt.sleep(5.0), asyncio.sleep(3.0))
+        seen["after_gather"] = rt.now()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(rt.sleep(10.0), timeout=1.0)
+        seen["after_wait_for"] = loop.time()
+        queue: asyncio.Queue[int] = asyncio.Queue()
+
+        async def producer() -> None:
+            await rt.sleep(0.5)
+            await queue.put(42)
+
+        task = asyncio.ensure_future(producer())
+        seen["queued"] = await queue.get()
+        await task
+        seen["end"] = rt.now()
+
+    sim = Simulation()
+    sim.add_node("n", main)
+    sim.run()
+    assert seen == {"after_gather": 5.0, "after_wait_for": 6.0, "queued": 42, "end": 6.5}
+
+
+def test_a_failing_node_stops_the_run_with_its_own_error():
+    async def broken(rt: Runtime) -> None:
+        await rt.sleep(2.0)
+        raise KeyError("boom")
+
+    sim = Simulation()
+    sim.add_node("broken", broken)
+    with pytest.raises(KeyError) as caught:
+        sim.run()
+    assert "in node 'broken' at simulated time 2.000000" in caught.value.__notes__[0]
+
+
+def test_awaiting_something_foreign_is_reported():
+    class Foreign:
+        def __await__(self):
+            yield "not a future"
+
+    async def main(rt: Runtime) -> None:
+        await Foreign()
+
+    sim = Simulation()
+    sim.add_node("n", main)
+    with pytest.raises(RuntimeError, match="not awaitable here"):
+        sim.run()
+
+
+def test_run_until_complete_drives_a_plain_coroutine():
+    loop = VirtualTimeLoop()
+
+    async def work() -> float:
+        await asyncio.sleep(7.0)
+        return loop.time()
+
+    assert loop.run_until_complete(work()) == 7.0

@@ -1,0 +1,171 @@
+"""Messages through modelled links: latency, bandwidth, calls, timeouts, partitions."""
+
+import math
+
+import pytest
+
+from gorila_sim.runtime import Runtime, Simulation
+from netmodels import Bernoulli, Constant, LinkModel, Partition
+
+
+def test_delivery_time_is_latency_plus_size_over_bandwidth():
+    arrivals: list[tuple[float, object]] = []
+
+    async def sender(rt: Runtime) -> None:
+        await rt.sleep(1.0)
+        rt.send("receiver", "small", size=0)
+        rt.send("receiver", "large", size=1_000_000)
+
+    async def receiver(rt: Runtime) -> None:
+        while True:
+            message = await rt.receive()
+            arrivals.append((rt.now(), message.payload))
+
+    link = LinkModel(latency=Constant(0.010), bandwidth=1e8)
+    sim = Simulation(default_link=link)
+    sim.add_node("sender", sender)
+    sim.add_node("receiver", receiver)
+    sim.run()
+    assert arrivals[0] == (pytest.approx(1.010), "small")
+    assert arrivals[1] == (pytest.approx(1.020), "large")
+
+
+def test_call_returns_the_reply_and_times_out_when_none_comes():
+    results: list[object] = []
+
+    async def client(rt: Runtime) -> None:
+        results.append(await rt.call("echo", "ping", timeout=1.0))
+        results.append(rt.now())
+        try:
+            await rt.call("silent", "ping", timeout=0.5)
+        except TimeoutError:
+            results.append(("timeout", rt.now()))
+
+    async def echo(rt: Runtime) -> None:
+        request = await rt.receive()
+        rt.reply(request, request.payload + "-pong")
+
+    async def silent(rt: Runtime) -> None:
+        await rt.receive()
+
+    sim = Simulation(default_link=LinkModel(latency=Constant(0.1)))
+    sim.add_node("client", client)
+    sim.add_node("echo", echo)
+    sim.add_node("silent", silent)
+    sim.run()
+    assert results == ["ping-pong", pytest.approx(0.2), ("timeout", pytest.approx(0.7))]
+
+
+def test_a_reply_after_the_timeout_is_counted_late_and_dropped():
+    outcome: list[object] = []
+
+    async def client(rt: Runtime) -> None:
+        try:
+            await rt.call("slow", "x", timeout=0.5)
+        except TimeoutError:
+            outcome.append("timeout")
+        try:
+            await rt.receive(timeout=5.0)
+        except TimeoutError:
+            outcome.append("no stray message")
+
+    async def slow(rt: Runtime) -> None:
+        request = await rt.receive()
+        await rt.sleep(2.0)
+        rt.reply(request, "late")
+
+    sim = Simulation()
+    sim.add_node("client", client)
+    sim.add_node("slow", slow)
+    sim.run()
+    assert outcome == ["timeout", "no stray message"]
+    assert sim.network.stats.late_replies == 1
+
+
+def test_receive_times_out():
+    seen: list[object] = []
+
+    async def waiter(rt: Runtime) -> None:
+        try:
+            await rt.receive(timeout=2.5)
+        except TimeoutError:
+            seen.append(rt.now())
+
+    sim = Simulation()
+    sim.add_node("w", waiter)
+    sim.run()
+    assert seen == [2.5]
+
+
+def test_partition_cuts_only_its_direction_and_interval():
+    received: dict[str, list[float]] = {"a": [], "b": []}
+
+    def talker(peer: str):
+        async def main(rt: Runtime) -> None:
+            async def listen() -> None:
+                while True:
+                    await rt.receive()
+                    received[rt.name].append(rt.now())
+
+            import asyncio
+
+            listener = asyncio.ensure_future(listen())
+            for _ in range(10):
+                rt.send(peer, "hi")
+                await rt.sleep(1.0)
+            listener.cancel()
+
+        return main
+
+    cut = Partition(a=frozenset({"a"}), b=frozenset({"b"}), start=3.0, end=6.0, direction="a_to_b")
+    sim = Simulation(partitions=[cut])
+    sim.add_node("a", talker("b"))
+    sim.add_node("b", talker("a"))
+    sim.run()
+    assert received["b"] == [0.0, 1.0, 2.0, 6.0, 7.0, 8.0, 9.0]  # a->b cut for sends at t in [3, 6)
+    assert received["a"] == [float(t) for t in range(10)]  # b->a untouched
+    assert sim.network.stats.lost_partition == 3
+
+
+def test_bernoulli_loss_on_a_link():
+    got = 0
+
+    async def sender(rt: Runtime) -> None:
+        for _ in range(20_000):
+            rt.send("sink", None)
+            await rt.sleep(0.001)
+
+    async def sink(rt: Runtime) -> None:
+        nonlocal got
+        while True:
+            await rt.receive()
+            got += 1
+
+    sim = Simulation(seed=3, default_link=LinkModel(loss=Bernoulli(0.1)))
+    sim.add_node("sender", sender)
+    sim.add_node("sink", sink)
+    sim.run()
+    assert got + sim.network.stats.lost_link == 20_000
+    assert got / 20_000 == pytest.approx(0.9, abs=0.01)
+
+
+def test_bad_runtime_arguments_are_clear_errors():
+    errors: list[str] = []
+
+    async def main(rt: Runtime) -> None:
+        for attempt in (lambda: rt.sleep(-1), lambda: rt.compute(math.nan), lambda: rt.send("nobody", 1)):
+            try:
+                attempt()
+            except ValueError as error:
+                errors.append(str(error))
+
+    sim = Simulation()
+    sim.add_node("n", main)
+    sim.run()
+    assert errors == [
+        "sleep: delay must be >= 0, got -1",
+        "compute: cost must be >= 0, got nan",
+        "send: no node named 'nobody'",
+    ]
+    with pytest.raises(ValueError, match="exists already"):
+        sim.add_node("n", main)
