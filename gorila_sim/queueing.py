@@ -37,23 +37,18 @@ class QueueResult:
         return self.mean_sojourn / self.expected_sojourn - 1.0
 
     @property
+    def expected_in_system(self) -> float:
+        """The closed-form mean number in the system, lambda times the expected sojourn time."""
+        return self.arrival_rate * self.expected_sojourn
+
+    @property
     def little_error(self) -> float:
-        """Relative gap in Little's law, L = lambda * W, with all three measured on the run."""
+        """Relative gap in Little's law, L = lambda * W, with all three measured on the run.
+
+        L comes from an observer that counts the jobs in the system at Poisson instants (which see time
+        averages), independently of the jobs' own sojourn times.
+        """
         return self.mean_in_system / (self.arrival_rate_measured * self.mean_sojourn) - 1.0
-
-
-class _SystemCount:
-    """The time-average number of customers in the system, integrated as it changes."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.area = 0.0
-        self.last = 0.0
-
-    def change(self, now: float, delta: int) -> None:
-        self.area += self.count * (now - self.last)
-        self.last = now
-        self.count += delta
 
 
 def single_server_queue(
@@ -63,32 +58,44 @@ def single_server_queue(
     service: Literal["exponential", "deterministic"] = "exponential",
     seed: int = 0,
 ) -> QueueResult:
-    """An M/M/1 (or M/D/1) queue: a source node sends jobs to a FIFO server node over an ideal link."""
+    """An M/M/1 (or M/D/1) queue: a source node sends jobs to a FIFO server node over an ideal link.
+
+    An observer node samples the number of jobs in the system at Poisson instants.
+    """
     if not 0 < arrival_rate < service_rate:
         raise ValueError(f"arrival_rate must be in (0, service_rate={service_rate}), got {arrival_rate}")
     if service not in ("exponential", "deterministic"):
         raise ValueError(f"service must be 'exponential' or 'deterministic', got {service!r}")
-    in_system = _SystemCount()
+    in_system = 0
+    samples: list[int] = []
     sojourns: list[float] = []
 
     async def source(rt: Runtime) -> None:
+        nonlocal in_system
         for _ in range(customers):
             await rt.sleep(rt.rng.exponential(1.0 / arrival_rate))
-            in_system.change(rt.now(), +1)
+            in_system += 1
             rt.send("server", rt.now())
 
     async def server(rt: Runtime) -> None:
+        nonlocal in_system
         mean_service = 1.0 / service_rate
         while len(sojourns) < customers:
             job = await rt.receive()
             work = rt.rng.exponential(mean_service) if service == "exponential" else mean_service
             await rt.compute(work)
-            in_system.change(rt.now(), -1)
+            in_system -= 1
             sojourns.append(rt.now() - job.payload)
+
+    async def observer(rt: Runtime) -> None:
+        while len(sojourns) < customers:
+            await rt.sleep(rt.rng.exponential(1.0 / service_rate))
+            samples.append(in_system)
 
     sim = Simulation(seed=seed)
     sim.add_node("source", source)
     sim.add_node("server", server)
+    sim.add_node("observer", observer)
     sim.run()
 
     rho = arrival_rate / service_rate
@@ -105,7 +112,7 @@ def single_server_queue(
         mean_sojourn=math.fsum(sojourns) / len(sojourns),
         expected_sojourn=expected,
         arrival_rate_measured=customers / elapsed,
-        mean_in_system=in_system.area / elapsed,
+        mean_in_system=sum(samples) / len(samples),
         utilisation=rho,
         simulated_time=elapsed,
         events=sim.loop.events,

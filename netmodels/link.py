@@ -87,11 +87,12 @@ class Channel:
         self._bandwidth = math.inf if model.bandwidth is None else float(model.bandwidth)
         self._ordered = model.ordered
         loss = model.loss
+        # Bernoulli and a Gilbert-Elliott chain both answer losses(rng, n).
         self._losses = loss.initial_state(self._loss_rng) if isinstance(loss, GilbertElliott) else loss
         self._last = -math.inf
         # Per-message draws come in blocks of _BLOCK, handed out by index; _next == _BLOCK means empty.
         self._delays: list[float] = []
-        self._copies: list[int] | None = None
+        self._copies: list[int] | None = None  # per message: 0 lost, 1, or 2 duplicated; None: always 1
         self._next = _BLOCK
 
     def transmit(self, now: float, size: int) -> tuple[float, ...]:

@@ -41,7 +41,7 @@ class Partition:
         b = _group("b", self.b)
         if a & b:
             shared = ", ".join(sorted(a & b))
-            raise ModelError("b", f"must not share nodes with a, got both in a and b: {shared}")
+            raise ModelError("b", f"must not share nodes with a, got shared nodes: {shared}")
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "b", b)
         checks.non_negative("start", self.start)

@@ -19,10 +19,11 @@ def test_mm1_mean_sojourn_matches_one_over_mu_minus_lambda(mm1):
 def test_littles_law_holds_on_the_same_run(mm1):
     assert abs(mm1.little_error) < 0.01
     assert mm1.arrival_rate_measured == pytest.approx(0.8, rel=0.01)
+    assert mm1.mean_in_system == pytest.approx(mm1.expected_in_system, rel=0.04)  # rho / (1 - rho) = 4
 
 
 def test_md1_mean_sojourn_matches_pollaczek_khinchine():
-    md1 = single_server_queue(customers=100_000, service="deterministic", seed=1)
+    md1 = single_server_queue(customers=200_000, service="deterministic", seed=1)
     assert md1.expected_sojourn == pytest.approx(3.0)
     assert abs(md1.sojourn_error) < 0.03
 

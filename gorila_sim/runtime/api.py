@@ -50,7 +50,7 @@ class Runtime(Protocol):
         """The next message for this node (not replies to `call`); TimeoutError after `timeout`."""
         ...
 
-    async def call(self, dst: str, payload: Any, size: int = 0, timeout: float | None = None) -> Any:
+    def call(self, dst: str, payload: Any, size: int = 0, timeout: float | None = None) -> Awaitable[Any]:
         """Send a request and wait for its reply's payload; TimeoutError after `timeout` seconds."""
         ...
 

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from netmodels import LinkModel, NodeModel, Partition, generator
 from netmodels.link import Channel
 
@@ -51,6 +53,7 @@ class Network:
         links: Mapping[tuple[str, str], LinkModel],
         partitions: Iterable[Partition],
     ) -> None:
+        self._rng: np.random.Generator | None = None
         self._sim = sim
         self._loop = sim.loop
         self._default_link = default_link
@@ -95,10 +98,10 @@ class SimNode:
 
     def __init__(self, sim: Simulation, name: str, main: NodeMain, model: NodeModel) -> None:
         self.name = name
-        self.rng = generator(sim.seed, "node", name, "code")
         self.disk: dict[str, Any] = {}
         self.up = False
         self.paused = False
+        self._rng: np.random.Generator | None = None
         self._sim = sim
         self._loop = sim.loop
         self._network = sim.network
@@ -116,6 +119,12 @@ class SimNode:
         self._pause_windows = self._behaviour.pause_windows()
 
     # -- the runtime API ----------------------------------------------------------------------------
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = generator(self._sim.seed, "node", self.name, "code")
+        return self._rng
+
     def now(self) -> float:
         return self._loop.now
 
@@ -150,7 +159,7 @@ class SimNode:
             self._loop.schedule(self._loop.now + timeout, _time_out, wakeup)
         return wakeup
 
-    async def call(self, dst: str, payload: Any, size: int = 0, timeout: float | None = None) -> Any:
+    def call(self, dst: str, payload: Any, size: int = 0, timeout: float | None = None) -> Wakeup:
         if dst not in self._sim.nodes:
             raise ValueError(f"call: no node named {dst!r}")
         call_id = next(self._sim.message_ids)
@@ -160,7 +169,7 @@ class SimNode:
             self._network.send(Message(self.name, dst, payload, size, call_id, None, self._loop.now))
         if timeout is not None:
             self._loop.schedule(self._loop.now + timeout, self._call_expired, call_id)
-        return await wakeup
+        return wakeup
 
     def reply(self, request: Message, payload: Any, size: int = 0) -> None:
         if self.up:

@@ -115,12 +115,19 @@ def test_empirical_from_file_skips_blank_lines_and_comments(tmp_path):
     path = tmp_path / "latencies.txt"
     path.write_text("# measured RTT/2 in seconds\n0.001\n\n  0.002  # slow one\n3e-3\n")
     assert Empirical.from_file(path).samples == (0.001, 0.002, 0.003)
-    assert distribution_from_spec({"kind": "empirical", "file": str(path)}) == Empirical((0.001, 0.002, 0.003))
+    assert distribution_from_spec({"kind": "empirical", "file": str(path)}) == Empirical(
+        (0.001, 0.002, 0.003)
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "line", "shown"),
-    [("0.001\n\nfast\n", 3, "'fast'"), ("0.1\n-0.2\n", 2, "-0.2"), ("1 2\n", 1, "'1 2'"), ("nan\n", 1, "nan")],
+    [
+        ("0.001\n\nfast\n", 3, "'fast'"),
+        ("0.1\n-0.2\n", 2, "-0.2"),
+        ("1 2\n", 1, "'1 2'"),
+        ("nan\n", 1, "nan"),
+    ],
 )
 def test_empirical_from_file_names_the_file_and_bad_line(tmp_path, text, line, shown):
     path = tmp_path / "bad.txt"
@@ -157,7 +164,11 @@ def test_empirical_from_file_rejects_empty_and_missing_files(tmp_path):
         ({"kind": "pareto", "scale": 0.001, "alpha": 2.5}, Pareto(0.001, 2.5)),
         ({"kind": "empirical", "samples": [0.1, 0.2]}, Empirical((0.1, 0.2))),
         (
-            {"kind": "mixture", "components": [0.001, {"kind": "exponential", "mean": 0.1}], "weights": [9, 1]},
+            {
+                "kind": "mixture",
+                "components": [0.001, {"kind": "exponential", "mean": 0.1}],
+                "weights": [9, 1],
+            },
             Mixture((Constant(0.001), Exponential(0.1)), (0.9, 0.1)),
         ),
     ],

@@ -16,7 +16,9 @@ from netmodels import (
 LATENCY = LogNormal.from_median_p99(0.002, 0.01)
 
 
-def send_all(link: LinkModel, seed: int, n: int, gap: float = 0.001, size: int = 100) -> list[tuple[float, ...]]:
+def send_all(
+    link: LinkModel, seed: int, n: int, gap: float = 0.001, size: int = 100
+) -> list[tuple[float, ...]]:
     channel = link.channel(generator(seed, "link", "a", "b"))
     return [channel.transmit(i * gap, size) for i in range(n)]
 
@@ -81,7 +83,9 @@ def test_lost_messages_are_not_duplicated():
 
 
 def test_channel_is_deterministic_and_paths_differ():
-    link = LinkModel(latency=LATENCY, jitter=Exponential(0.001), loss=GilbertElliott(0.05, 0.3), duplicate=0.05)
+    link = LinkModel(
+        latency=LATENCY, jitter=Exponential(0.001), loss=GilbertElliott(0.05, 0.3), duplicate=0.05
+    )
     assert send_all(link, 7, 5000) == send_all(link, 7, 5000)
     other = link.channel(generator(7, "link", "b", "a"))
     assert send_all(link, 7, 100) != [other.transmit(i * 0.001, 100) for i in range(100)]

@@ -108,7 +108,9 @@ def test_streams_are_independent():
         seed=3,
     )
     assert first(plain.crash_windows(), 50) == first(everything.crash_windows(), 50)
-    assert [plain.compute_time(1.0, t) for t in range(100)] == [everything.compute_time(1.0, t) for t in range(100)]
+    assert [plain.compute_time(1.0, t) for t in range(100)] == [
+        everything.compute_time(1.0, t) for t in range(100)
+    ]
 
 
 def test_node_behaviour_is_deterministic():
@@ -134,7 +136,11 @@ def test_node_from_spec_builds_the_model():
         crashes=CrashProcess(Exponential(3600), Exponential(30)),
         pauses=PauseSchedule([(100, 110), (200, math.inf)]),
     )
-    crashes = {"kind": "process", "time_to_failure": 100, "time_to_repair": {"kind": "exponential", "mean": 1}}
+    crashes = {
+        "kind": "process",
+        "time_to_failure": 100,
+        "time_to_repair": {"kind": "exponential", "mean": 1},
+    }
     assert node_from_spec({"crashes": crashes}).crashes == CrashProcess(Constant(100), Exponential(1))
     pauses = {"kind": "process", "time_to_pause": 10, "pause_duration": 1}
     assert node_from_spec({"pauses": pauses}).pauses == PauseProcess(Constant(10), Constant(1))

@@ -8,7 +8,9 @@ def draws(rng: np.random.Generator) -> list[float]:
 
 
 def test_same_seed_and_path_give_the_same_draws():
-    assert draws(generator(7, "link", "actor-3", "server")) == draws(generator(7, "link", "actor-3", "server"))
+    assert draws(generator(7, "link", "actor-3", "server")) == draws(
+        generator(7, "link", "actor-3", "server")
+    )
 
 
 def test_different_paths_and_seeds_give_different_draws():
@@ -28,7 +30,11 @@ def test_other_generators_do_not_affect_a_given_one():
 
 def test_draws_are_stable_across_processes():
     # Python's hash() of a str changes per process; these values must not.
-    assert generator(7, "node", "learner-0").integers(0, 2**32, 3).tolist() == [987976103, 1040611762, 3091528981]
+    assert generator(7, "node", "learner-0").integers(0, 2**32, 3).tolist() == [
+        987976103,
+        1040611762,
+        3091528981,
+    ]
 
 
 def test_split_children_depend_on_their_own_name_only():
