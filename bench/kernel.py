@@ -22,7 +22,7 @@ from collections.abc import Callable
 import simpy
 
 from gorila_sim.runtime import Message, Runtime, Simulation
-from netmodels import LinkModel, LogNormal, NodeModel, generator
+from netmodels import LinkModel, LogNormal, NodeModel, Streams
 
 SEED = 1
 SERVICE_S = 20e-6
@@ -66,22 +66,24 @@ def run_simpy(n: int, until: float) -> int:
     mean = think_mean(n)
     env = simpy.Environment()
     inbox = simpy.Store(env)
-    server_behaviour = NodeModel().behaviour(generator(SEED, "node", "server", "model"))
+    server_behaviour = NodeModel().behaviour(Streams(SEED, "node", "server"))
 
     def transmit(src: str, dst: str, message: Message, on_arrival: Callable[[Message], object]) -> None:
         channel = channels.get((src, dst))
         if channel is None:
-            channel = channels[(src, dst)] = LINK.channel(generator(SEED, "link", src, dst))
+            channel = channels[(src, dst)] = LINK.channel(Streams(SEED, "link", src, dst))
         for when in channel.transmit(env.now, message.size):
             env.timeout(when - env.now).callbacks.append(lambda _, m=message: on_arrival(m))
 
     def client(name: str):
         nonlocal done
-        rng = generator(SEED, "node", name, "code")
+        rng = Streams(SEED, "node", name)("code")
         while True:
             yield env.timeout(rng.exponential(mean))
             reply = env.event()
-            transmit(name, "server", Message(name, "server", reply, REQUEST_BYTES, 0, None, env.now), inbox.put)
+            transmit(
+                name, "server", Message(name, "server", reply, REQUEST_BYTES, 0, None, env.now), inbox.put
+            )
             yield reply
             done += 1
 
@@ -175,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     idle_n = 10_000
     ours_bytes = idle_bytes_per_node(idle_ours, idle_n)
     simpy_bytes = idle_bytes_per_node(idle_simpy, idle_n)
-    print(f"memory per idle node: ours {ours_bytes:,.0f} B, simpy {simpy_bytes:,.0f} B ({idle_n} nodes, tracemalloc)")
+    print(
+        f"memory per idle node ({idle_n} nodes, tracemalloc): "
+        f"ours {ours_bytes:,.0f} B, simpy {simpy_bytes:,.0f} B"
+    )
     print(
         f"RESULT ratio_vs_simpy={min(ratios):.3f} "
         + " ".join(f"{k}={v}" for k, v in result.items())

@@ -49,21 +49,32 @@ def _queueing(args: argparse.Namespace) -> int:
             events += q.events
             label = "M/M/1 rho=0.8" if service == "exponential" else "M/D/1 rho=0.8"
             table.add_row(
-                label, "mean sojourn W", f"{q.mean_sojourn:.4f}", f"{q.expected_sojourn:.4f}",
+                label,
+                "mean sojourn W",
+                f"{q.mean_sojourn:.4f}",
+                f"{q.expected_sojourn:.4f}",
                 f"{q.sojourn_error:+.2%}",
             )
             table.add_row(
-                label, "Little: L vs lambda*W", f"{q.mean_in_system:.4f}",
-                f"{q.arrival_rate_measured * q.mean_sojourn:.4f}", f"{q.little_error:+.2%}",
+                label,
+                "Little: L vs lambda*W",
+                f"{q.mean_in_system:.4f}",
+                f"{q.arrival_rate_measured * q.mean_sojourn:.4f}",
+                f"{q.little_error:+.2%}",
             )
         s = straggler_rounds(seed=args.seed)
         table.add_row(
-            f"max of {s.workers} shifted exp.", "mean round time", f"{s.mean_round_time:.4f}",
-            f"{s.expected_round_time:.4f}", f"{s.error:+.2%}",
+            f"max of {s.workers} shifted exp.",
+            "mean round time",
+            f"{s.mean_round_time:.4f}",
+            f"{s.expected_round_time:.4f}",
+            f"{s.error:+.2%}",
         )
     wall = time.perf_counter() - started
     console.print(table)
-    console.print(f"{events:,} kernel events in {wall:.2f} s wall ({events / wall:,.0f} events/s), seed {args.seed}")
+    console.print(
+        f"{events:,} kernel events in {wall:.2f} s wall ({events / wall:,.0f} events/s), seed {args.seed}"
+    )
     return 0
 
 
@@ -86,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     queueing = commands.add_parser(
         "queueing", help="validate the simulation kernel against queueing theory (M/M/1, M/D/1, stragglers)"
     )
-    queueing.add_argument("--customers", type=_positive_int, default=200_000, help="jobs per queue (default 200000)")
+    queueing.add_argument(
+        "--customers", type=_positive_int, default=200_000, help="jobs per queue (default 200000)"
+    )
     queueing.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
     queueing.set_defaults(handler=_queueing)
     return parser

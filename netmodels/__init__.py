@@ -27,7 +27,7 @@ from .node import (
     node_from_spec,
 )
 from .partition import Partition, partition_from_spec
-from .seeding import generator, split
+from .seeding import Streams, generator
 
 __all__ = [
     "Bernoulli",
@@ -53,6 +53,7 @@ __all__ = [
     "PauseSchedule",
     "ShiftedExponential",
     "Slowdowns",
+    "Streams",
     "Uniform",
     "distribution_from_spec",
     "generator",
@@ -60,5 +61,4 @@ __all__ = [
     "loss_from_spec",
     "node_from_spec",
     "partition_from_spec",
-    "split",
 ]

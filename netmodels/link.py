@@ -13,8 +13,8 @@ from . import checks, specs
 from .checks import show
 from .distributions import Constant, Distribution, distribution_from_spec
 from .errors import ModelError
-from .loss import Bernoulli, GilbertElliott, loss_from_spec
-from .seeding import split
+from .loss import Bernoulli, GilbertElliott, GilbertElliottState, loss_from_spec
+from .seeding import Streams
 
 _BLOCK = 1024
 _NO_DELAY = Constant(0.0)
@@ -54,51 +54,48 @@ class LinkModel:
         """Mean delay of a zero-byte message: latency mean plus jitter mean (seconds)."""
         return self.latency.mean + (self.jitter.mean if self.jitter is not None else 0.0)
 
-    def channel(self, rng: np.random.Generator) -> Channel:
-        """The stateful sampler for one directed link, drawing from `rng`."""
-        return Channel(self, rng)
+    def channel(self, streams: Streams) -> Channel:
+        """The stateful sampler for one directed link, drawing from `streams`."""
+        return Channel(self, streams)
 
 
 class Channel:
     """One directed link's sampler: call `transmit` for each message in sending order.
 
-    Its results depend only on the generator it was built with and the sequence of calls.
+    Its results depend only on its streams' seed and path and on the sequence of calls.
     """
 
     __slots__ = (
         "_bandwidth",
+        "_block",
         "_copies",
         "_delays",
-        "_duplicate_rng",
-        "_jitter_rng",
         "_last",
-        "_latency_rng",
-        "_loss_rng",
         "_losses",
         "_model",
         "_next",
         "_ordered",
+        "_streams",
     )
 
-    def __init__(self, model: LinkModel, rng: np.random.Generator) -> None:
+    def __init__(self, model: LinkModel, streams: Streams) -> None:
         self._model = model
-        streams = split(rng, "latency", "jitter", "loss", "duplicate")
-        self._latency_rng, self._jitter_rng, self._loss_rng, self._duplicate_rng = streams
+        self._streams = streams
         self._bandwidth = math.inf if model.bandwidth is None else float(model.bandwidth)
         self._ordered = model.ordered
-        loss = model.loss
-        # Bernoulli and a Gilbert-Elliott chain both answer losses(rng, n).
-        self._losses = loss.initial_state(self._loss_rng) if isinstance(loss, GilbertElliott) else loss
+        self._losses: Bernoulli | GilbertElliottState | None = None
         self._last = -math.inf
-        # Per-message draws come in blocks of _BLOCK, handed out by index; _next == _BLOCK means empty.
+        # Per-message draws come in blocks, handed out by index; blocks start small (most links carry
+        # few messages) and double up to _BLOCK.
+        self._block = 0
         self._delays: list[float] = []
         self._copies: list[int] | None = None  # per message: 0 lost, 1, or 2 duplicated; None: always 1
-        self._next = _BLOCK
+        self._next = 0
 
     def transmit(self, now: float, size: int) -> tuple[float, ...]:
         """Arrival times (seconds) of `size` bytes sent at `now`: () if lost, two times if duplicated."""
         i = self._next
-        if i == _BLOCK:
+        if i == self._block:
             self._refill()
             i = 0
         self._next = i + 1
@@ -115,7 +112,7 @@ class Channel:
     def _lost_or_duplicated(self, now: float, size: int, i: int, copies: int) -> tuple[float, ...]:
         if copies == 0:
             return ()
-        model, rng = self._model, self._duplicate_rng
+        model, rng = self._model, self._streams("duplicate")
         extra_delay = model.latency.sample(rng)
         if model.jitter is not None:
             extra_delay += model.jitter.sample(rng)
@@ -127,18 +124,25 @@ class Channel:
         return tuple(arrivals)
 
     def _refill(self) -> None:
-        model = self._model
-        delays = model.latency.sample(self._latency_rng, _BLOCK)
+        model, streams = self._model, self._streams
+        n = self._block = min(_BLOCK, max(16, 2 * self._block))
+        delays = model.latency.sample(streams("latency"), n)
         if model.jitter is not None:
-            delays += model.jitter.sample(self._jitter_rng, _BLOCK)
+            delays += model.jitter.sample(streams("jitter"), n)
         self._delays = delays.tolist()
-        if self._losses is None and model.duplicate == 0:
+        if model.loss is None and model.duplicate == 0:
             return
-        copies = np.ones(_BLOCK, dtype=np.int8)
+        copies = np.ones(n, dtype=np.int8)
         if model.duplicate > 0:
-            copies += self._duplicate_rng.random(_BLOCK) < model.duplicate
-        if self._losses is not None:
-            copies[self._losses.losses(self._loss_rng, _BLOCK)] = 0
+            copies += streams("duplicate").random(n) < model.duplicate
+        if model.loss is not None:
+            if self._losses is None:
+                # Bernoulli and a Gilbert-Elliott chain's state both answer losses(rng, n).
+                loss = model.loss
+                self._losses = (
+                    loss.initial_state(streams("loss")) if isinstance(loss, GilbertElliott) else loss
+                )
+            copies[self._losses.losses(streams("loss"), n)] = 0
         self._copies = copies.tolist()
 
 

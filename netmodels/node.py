@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,7 @@ from . import checks, specs
 from .checks import show
 from .distributions import Distribution, Exponential, distribution_from_spec
 from .errors import ModelError
-from .seeding import split
+from .seeding import Streams
 
 _BLOCK = 1024
 
@@ -168,9 +167,9 @@ class NodeModel:
         if self.pauses is not None:
             checks.instance("pauses", self.pauses, (PauseSchedule, PauseProcess), "a pause schedule/process")
 
-    def behaviour(self, rng: np.random.Generator) -> NodeBehaviour:
-        """The stateful sampler for one node, drawing from `rng`."""
-        return NodeBehaviour(self, rng)
+    def behaviour(self, streams: Streams) -> NodeBehaviour:
+        """The stateful sampler for one node, drawing from `streams`."""
+        return NodeBehaviour(self, streams)
 
 
 class NodeBehaviour:
@@ -179,24 +178,20 @@ class NodeBehaviour:
     """
 
     __slots__ = (
-        "_crash_rng",
         "_episode_end",
         "_episode_factor",
         "_episode_start",
         "_factors",
         "_model",
         "_next",
-        "_pause_rng",
-        "_slowdown_rng",
         "_speed",
-        "_straggler_rng",
+        "_streams",
     )
 
-    def __init__(self, model: NodeModel, rng: np.random.Generator) -> None:
+    def __init__(self, model: NodeModel, streams: Streams) -> None:
         self._model = model
         self._speed = float(model.speed)
-        streams = split(rng, "straggler", "slowdowns", "crashes", "pauses")
-        self._straggler_rng, self._slowdown_rng, self._crash_rng, self._pause_rng = streams
+        self._streams = streams
         # Straggler factors come in blocks of _BLOCK, handed out by index; _next == _BLOCK means empty.
         self._factors: list[float] = []
         self._next = _BLOCK
@@ -214,7 +209,7 @@ class NodeBehaviour:
         if model.straggler is not None:
             i = self._next
             if i == _BLOCK:
-                self._factors = model.straggler.sample(self._straggler_rng, _BLOCK).tolist()
+                self._factors = model.straggler.sample(self._streams("straggler"), _BLOCK).tolist()
                 i = 0
             self._next = i + 1
             time *= self._factors[i]
@@ -227,7 +222,7 @@ class NodeBehaviour:
         slowdowns = self._model.slowdowns
         if slowdowns is None:
             return 1.0
-        rng = self._slowdown_rng
+        rng = self._streams("slowdowns")
         while now >= self._episode_end:
             self._episode_start = self._episode_end + slowdowns.interarrival.sample(rng)
             self._episode_end = self._episode_start + slowdowns.duration.sample(rng)
@@ -237,12 +232,12 @@ class NodeBehaviour:
     def crash_windows(self) -> Iterator[Window]:
         """(crash_at, restart_at) windows in time order, lazily; every call replays the same windows."""
         crashes = self._model.crashes
-        return iter(()) if crashes is None else crashes.windows(copy.deepcopy(self._crash_rng))
+        return iter(()) if crashes is None else crashes.windows(self._streams.fresh("crashes"))
 
     def pause_windows(self) -> Iterator[Window]:
         """(pause_at, resume_at) windows in time order, lazily; every call replays the same windows."""
         pauses = self._model.pauses
-        return iter(()) if pauses is None else pauses.windows(copy.deepcopy(self._pause_rng))
+        return iter(()) if pauses is None else pauses.windows(self._streams.fresh("pauses"))
 
 
 def _slowdowns_from_spec(spec: Any, path: str) -> Slowdowns:

@@ -30,14 +30,28 @@ def generator(seed: int, *path: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 
 
-def split(rng: np.random.Generator, *names: str) -> tuple[np.random.Generator, ...]:
-    """Independent child generators, one per name, seeded by one draw from `rng`.
+class Streams:
+    """The named random streams of one entity, each made from the seed and the entity's path on first use.
 
-    A child depends on its name, not on its position or on the other names, so a stream that a model
-    doesn't use can be added or dropped without changing the others.
+    `Streams(7, "link", "a", "b")("latency")` is `generator(7, "link", "a", "b", "latency")`, so a stream
+    depends on its own name only: a model that starts using one more stream changes no other stream.
     """
-    entropy = rng.integers(0, 2**63, size=2).tolist()
-    return tuple(
-        np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_stable_hash(name),)))
-        for name in names
-    )
+
+    __slots__ = ("_made", "path", "seed")
+
+    def __init__(self, seed: int, *path: str) -> None:
+        generator(seed, *path)  # validates
+        self.seed = seed
+        self.path = path
+        self._made: dict[str, np.random.Generator] = {}
+
+    def __call__(self, name: str) -> np.random.Generator:
+        """The stream `name`, the same object on every call."""
+        rng = self._made.get(name)
+        if rng is None:
+            rng = self._made[name] = generator(self.seed, *self.path, name)
+        return rng
+
+    def fresh(self, name: str) -> np.random.Generator:
+        """A new generator for stream `name`, replaying its draws from the start."""
+        return generator(self.seed, *self.path, name)

@@ -20,7 +20,11 @@ def test_help_answers_fast_without_heavy_imports():
     assert "queueing" in result.stdout
     assert time.perf_counter() - started < 5.0  # generous for CI; the bench-free check is below
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, gorila_sim.cli; print(sorted({'torch','numpy','rich','numba'} & set(sys.modules)))"],
+        [
+            sys.executable,
+            "-c",
+            "import sys, gorila_sim.cli; print(sorted({'torch','numpy','rich','numba'} & set(sys.modules)))",
+        ],
         capture_output=True,
         text=True,
     )

@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from asyncio import events
 from collections import deque
 from collections.abc import Callable, Coroutine
 from contextvars import Context
 from typing import Any
-
-from asyncio import events
 
 
 class Wakeup:
@@ -129,7 +128,7 @@ class Process:
         except StopIteration:
             self._exit(None)
             return
-        except BaseException as error:  # noqa: BLE001 - a node's failure is reported, not swallowed
+        except BaseException as error:
             self._exit(error)
             return
         if awaited.__class__ is Wakeup:
@@ -140,7 +139,9 @@ class Process:
 
     def _wait_for_future(self, awaited: Any) -> None:
         if getattr(awaited, "_asyncio_future_blocking", None) is None:
-            self._exit(RuntimeError(f"process {self.name!r} awaited {awaited!r}, which is not awaitable here"))
+            self._exit(
+                RuntimeError(f"process {self.name!r} awaited {awaited!r}, which is not awaitable here")
+            )
             return
         awaited._asyncio_future_blocking = False
         wakeup = Wakeup(self)
@@ -259,7 +260,9 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
         self.schedule(when, _run_timer, handle)
         return handle
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any, context: Context | None = None):
+    def call_later(
+        self, delay: float, callback: Callable[..., Any], *args: Any, context: Context | None = None
+    ):
         return self.call_at(self.now + delay, callback, *args, context=context)
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:

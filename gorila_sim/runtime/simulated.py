@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from netmodels import LinkModel, NodeModel, Partition, generator
+from netmodels import LinkModel, NodeModel, Partition, Streams
 from netmodels.link import Channel
 
 from .api import Message, NodeMain
@@ -53,7 +53,6 @@ class Network:
         links: Mapping[tuple[str, str], LinkModel],
         partitions: Iterable[Partition],
     ) -> None:
-        self._rng: np.random.Generator | None = None
         self._sim = sim
         self._loop = sim.loop
         self._default_link = default_link
@@ -67,7 +66,7 @@ class Network:
         channel = self._channels.get(key)
         if channel is None:
             model = self._links.get(key, self._default_link)
-            channel = model.channel(generator(self._sim.seed, "link", src, dst))
+            channel = model.channel(Streams(self._sim.seed, "link", src, dst))
             self._channels[key] = channel
         return channel
 
@@ -98,15 +97,15 @@ class SimNode:
 
     def __init__(self, sim: Simulation, name: str, main: NodeMain, model: NodeModel) -> None:
         self.name = name
+        self._streams = Streams(sim.seed, "node", name)
         self.disk: dict[str, Any] = {}
         self.up = False
         self.paused = False
-        self._rng: np.random.Generator | None = None
         self._sim = sim
         self._loop = sim.loop
         self._network = sim.network
         self._main = main
-        self._behaviour = model.behaviour(generator(sim.seed, "node", name, "model"))
+        self._behaviour = model.behaviour(self._streams)
         self._process: Process | None = None
         self._mailbox: deque[Message] = deque()
         self._receivers: deque[Wakeup] = deque()
@@ -121,9 +120,7 @@ class SimNode:
     # -- the runtime API ----------------------------------------------------------------------------
     @property
     def rng(self) -> np.random.Generator:
-        if self._rng is None:
-            self._rng = generator(self._sim.seed, "node", self.name, "code")
-        return self._rng
+        return self._streams("code")
 
     def now(self) -> float:
         return self._loop.now

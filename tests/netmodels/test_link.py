@@ -8,8 +8,8 @@ from netmodels import (
     GilbertElliott,
     LinkModel,
     LogNormal,
+    Streams,
     Uniform,
-    generator,
     link_from_spec,
 )
 
@@ -19,16 +19,16 @@ LATENCY = LogNormal.from_median_p99(0.002, 0.01)
 def send_all(
     link: LinkModel, seed: int, n: int, gap: float = 0.001, size: int = 100
 ) -> list[tuple[float, ...]]:
-    channel = link.channel(generator(seed, "link", "a", "b"))
+    channel = link.channel(Streams(seed, "link", "a", "b"))
     return [channel.transmit(i * gap, size) for i in range(n)]
 
 
 def test_default_link_delivers_instantly():
-    assert LinkModel().channel(generator(0, "link")).transmit(2.5, 1000) == (2.5,)
+    assert LinkModel().channel(Streams(0, "link")).transmit(2.5, 1000) == (2.5,)
 
 
 def test_constant_latency_plus_size_over_bandwidth_is_exact():
-    channel = LinkModel(latency=Constant(0.005), bandwidth=1e6).channel(generator(0, "link"))
+    channel = LinkModel(latency=Constant(0.005), bandwidth=1e6).channel(Streams(0, "link"))
     for now, size in [(0.0, 0), (1.0, 1000), (2.5, 123_456)]:
         assert channel.transmit(now, size) == (pytest.approx(now + 0.005 + size / 1e6, rel=1e-15),)
 
@@ -87,7 +87,7 @@ def test_channel_is_deterministic_and_paths_differ():
         latency=LATENCY, jitter=Exponential(0.001), loss=GilbertElliott(0.05, 0.3), duplicate=0.05
     )
     assert send_all(link, 7, 5000) == send_all(link, 7, 5000)
-    other = link.channel(generator(7, "link", "b", "a"))
+    other = link.channel(Streams(7, "link", "b", "a"))
     assert send_all(link, 7, 100) != [other.transmit(i * 0.001, 100) for i in range(100)]
 
 

@@ -14,13 +14,13 @@ from netmodels import (
     PauseSchedule,
     ShiftedExponential,
     Slowdowns,
-    generator,
+    Streams,
     node_from_spec,
 )
 
 
 def behaviour(model: NodeModel, seed: int = 0):
-    return model.behaviour(generator(seed, "node", "worker-0"))
+    return model.behaviour(Streams(seed, "node", "worker-0"))
 
 
 def first(windows, n):

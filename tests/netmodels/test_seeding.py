@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from netmodels import generator, split
+from netmodels import ModelError, Streams, generator
 
 
 def draws(rng: np.random.Generator) -> list[float]:
@@ -37,13 +38,19 @@ def test_draws_are_stable_across_processes():
     ]
 
 
-def test_split_children_depend_on_their_own_name_only():
-    a, b = split(generator(1, "x"), "latency", "loss")
-    (b_alone,) = split(generator(1, "x"), "loss")
-    assert draws(b) == draws(b_alone)
-    assert draws(a) != draws(split(generator(1, "x"), "loss")[0])
+def test_streams_are_named_generators_below_the_entity():
+    streams = Streams(1, "link", "a", "b")
+    assert draws(streams("latency")) == draws(generator(1, "link", "a", "b", "latency"))
+    assert streams("loss") is streams("loss")
+    assert draws(streams("loss")) != draws(streams("latency"))
 
 
-def test_split_consumes_the_parent_so_repeated_splits_differ():
-    rng = generator(1, "x")
-    assert draws(split(rng, "a")[0]) != draws(split(rng, "a")[0])
+def test_fresh_replays_a_stream_from_its_start():
+    streams = Streams(1, "node", "x")
+    first = draws(streams.fresh("crashes"))
+    assert draws(streams.fresh("crashes")) == first
+
+
+def test_streams_validate_their_seed():
+    with pytest.raises(ModelError, match="seed"):
+        Streams(-1, "node", "x")
