@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 
 from gorila_sim.cli import main
 
@@ -13,22 +12,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_help_answers_fast_without_heavy_imports():
-    started = time.perf_counter()
+def test_help_imports_no_heavy_package():
     result = run_cli("--help")
     assert result.returncode == 0
     assert "queueing" in result.stdout
-    assert time.perf_counter() - started < 5.0  # generous for CI; the bench-free check is below
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, gorila_sim.cli; print(sorted({'torch','numpy','rich','numba'} & set(sys.modules)))",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert probe.stdout.strip() == "[]"
+    heavy = "{'torch', 'numpy', 'rich', 'numba', 'gymnasium', 'aiohttp'}"
+    probe = f"import sys, gorila_sim.cli; print(sorted({heavy} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_queueing_demo_prints_the_comparison_table(capsys):

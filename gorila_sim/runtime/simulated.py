@@ -95,6 +95,29 @@ class Network:
 class SimNode:
     """One simulated node: the runtime its code sees, and its lifecycle (up, crashed, paused)."""
 
+    __slots__ = (
+        "_behaviour",
+        "_calls",
+        "_crash_windows",
+        "_down_since",
+        "_loop",
+        "_mailbox",
+        "_main",
+        "_network",
+        "_pause_windows",
+        "_paused_since",
+        "_paused_total",
+        "_paused_until",
+        "_process",
+        "_receivers",
+        "_sim",
+        "_streams",
+        "disk",
+        "name",
+        "paused",
+        "up",
+    )
+
     def __init__(self, sim: Simulation, name: str, main: NodeMain, model: NodeModel) -> None:
         self.name = name
         self._streams = Streams(sim.seed, "node", name)
@@ -107,8 +130,8 @@ class SimNode:
         self._main = main
         self._behaviour = model.behaviour(self._streams)
         self._process: Process | None = None
-        self._mailbox: deque[Message] = deque()
-        self._receivers: deque[Wakeup] = deque()
+        self._mailbox: deque[Message] | None = None  # made on the first queued message
+        self._receivers: list[Wakeup] = []
         self._calls: dict[int, Wakeup] = {}
         self._down_since = -math.inf
         self._paused_until = math.inf
@@ -188,10 +211,12 @@ class SimNode:
             return
         receivers = self._receivers
         while receivers:
-            wakeup = receivers.popleft()
+            wakeup = receivers.pop(0)
             if not wakeup.fired:
                 wakeup.fire(message)
                 return
+        if self._mailbox is None:
+            self._mailbox = deque()
         self._mailbox.append(message)
 
     def _compute_due(self, wakeup: Wakeup) -> None:
@@ -234,7 +259,7 @@ class SimNode:
         if self._process is not None:
             self._process.kill()
             self._process = None
-        self._mailbox.clear()
+        self._mailbox = None
         self._receivers.clear()
         self._calls.clear()
         self._sim.record(self.name, "crashed")
