@@ -47,7 +47,7 @@ def _queueing(args: argparse.Namespace) -> int:
         for service in ("exponential", "deterministic"):
             q = single_server_queue(customers=args.customers, service=service, seed=args.seed)
             events += q.events
-            label = "M/M/1 rho=0.8" if service == "exponential" else "M/D/1 rho=0.8"
+            label = "M/M/1 ρ=0.8" if service == "exponential" else "M/D/1 ρ=0.8"
             table.add_row(
                 label,
                 "mean sojourn W",
@@ -57,14 +57,14 @@ def _queueing(args: argparse.Namespace) -> int:
             )
             table.add_row(
                 label,
-                "Little: L vs lambda*W",
+                "Little: L vs λW",
                 f"{q.mean_in_system:.4f}",
                 f"{q.arrival_rate_measured * q.mean_sojourn:.4f}",
                 f"{q.little_error:+.2%}",
             )
         s = straggler_rounds(seed=args.seed)
         table.add_row(
-            f"max of {s.workers} shifted exp.",
+            f"slowest of {s.workers}",
             "mean round time",
             f"{s.mean_round_time:.4f}",
             f"{s.expected_round_time:.4f}",

@@ -25,7 +25,7 @@ def test_help_imports_no_heavy_package():
 def test_queueing_demo_prints_the_comparison_table(capsys):
     assert main(["queueing", "--customers", "5000", "--seed", "3"]) == 0
     out = capsys.readouterr().out
-    assert "M/M/1 rho=0.8" in out and "M/D/1 rho=0.8" in out and "Little" in out
+    assert "M/M/1 ρ=0.8" in out and "M/D/1 ρ=0.8" in out and "Little" in out
     assert "kernel events" in out
 
 
