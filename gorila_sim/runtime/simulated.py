@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -49,24 +49,23 @@ class Network:
     def __init__(
         self,
         sim: Simulation,
-        default_link: LinkModel,
-        links: Mapping[tuple[str, str], LinkModel],
+        link_for: Callable[[str, str], LinkModel],
         partitions: Iterable[Partition],
+        on_lost: Callable[[Message, str], None] | None,
     ) -> None:
         self._sim = sim
         self._loop = sim.loop
-        self._default_link = default_link
-        self._links = dict(links)
+        self._link_for = link_for
         self._channels: dict[tuple[str, str], Channel] = {}
         self.partitions: list[Partition] = list(partitions)
         self.stats = NetworkStats()
+        self.on_lost = on_lost
 
     def channel(self, src: str, dst: str) -> Channel:
         key = (src, dst)
         channel = self._channels.get(key)
         if channel is None:
-            model = self._links.get(key, self._default_link)
-            channel = model.channel(Streams(self._sim.seed, "link", src, dst))
+            channel = self._link_for(src, dst).channel(Streams(self._sim.seed, "link", src, dst))
             self._channels[key] = channel
         return channel
 
@@ -78,11 +77,13 @@ class Network:
         for partition in self.partitions:
             if partition.cuts(src, dst, now):
                 stats.lost_partition += 1
+                self.lost(message, "partition")
                 return
         channel = self._channels.get((src, dst)) or self.channel(src, dst)
         times = channel.transmit(now, message.size)
         if not times:
             stats.lost_link += 1
+            self.lost(message, "link")
             return
         if len(times) > 1:
             stats.duplicated += len(times) - 1
@@ -90,6 +91,11 @@ class Network:
         deliver = self._sim.nodes[dst].deliver
         for when in times:
             schedule(when, deliver, message)
+
+    def lost(self, message: Message, reason: str) -> None:
+        """Tell `on_lost` of a message lost to `reason`: link, partition or down (the receiver)."""
+        if self.on_lost is not None:
+            self.on_lost(message, reason)
 
 
 class SimNode:
@@ -200,6 +206,7 @@ class SimNode:
         stats = self._network.stats
         if not self.up:
             stats.lost_down += 1
+            self._network.lost(message, "down")
             return
         stats.delivered += 1
         if message.reply_to is not None:
@@ -340,11 +347,22 @@ class Simulation:
         default_link: LinkModel | None = None,
         links: Mapping[tuple[str, str], LinkModel] | None = None,
         partitions: Iterable[Partition] = (),
+        link_for: Callable[[str, str], LinkModel] | None = None,
+        on_lost: Callable[[Message, str], None] | None = None,
     ) -> None:
+        """`links` names the model of some directed links, `default_link` (ideal unless given) serves the
+        rest; or `link_for(src, dst)` gives every link's model. `on_lost(message, reason)` hears of every
+        message lost on a link, to a partition or to a down receiver."""
         self.seed = seed
         self.loop = VirtualTimeLoop()
         self.nodes: dict[str, SimNode] = {}
-        self.network = Network(self, default_link or LinkModel(), links or {}, partitions)
+        if link_for is None:
+            named, default = dict(links or {}), default_link or LinkModel()
+
+            def link_for(src: str, dst: str) -> LinkModel:
+                return named.get((src, dst), default)
+
+        self.network = Network(self, link_for, partitions, on_lost)
         self.lifecycle: list[LifecycleEvent] = []
         self.message_ids = itertools.count(1)
 

@@ -1,0 +1,128 @@
+"""Run a Gorila cluster in simulated time: build the nodes from a config, run, summarise the trace."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from netmodels import LinkModel
+
+from .config import GorilaConfig
+from .nodes.actor import actor
+from .nodes.bundle import bundle
+from .nodes.cluster import Cluster
+from .nodes.learner import learner
+from .nodes.messages import Push
+from .nodes.replay import replay
+from .nodes.shard import shard
+from .problems import make_problem
+from .runtime import Message, Simulation
+from .trace import FATES, Trace
+
+
+@dataclass
+class RunResult:
+    """A finished run: its config, its trace, and the summary derived from the trace."""
+
+    config: GorilaConfig
+    trace: Trace
+    summary: dict[str, Any]
+
+
+def role_of(node: str) -> str:
+    return node.rsplit("-", 1)[0]
+
+
+def build(config: GorilaConfig, trace: Trace) -> tuple[Simulation, Cluster]:
+    """The simulation with every node of the cluster added (and started)."""
+
+    def link_for(src: str, dst: str) -> LinkModel:
+        return config.role_links.get((role_of(src), role_of(dst)), config.link)
+
+    sim = Simulation(seed=config.seed, link_for=link_for, on_lost=lambda m, why: _lost(trace, sim, m, why))
+    cluster = Cluster(config, make_problem(config), trace, sim.loop.stop)
+
+    def add(name: str, main, *args) -> None:
+        sim.add_node(name, lambda rt: main(rt, cluster, *args), config.nodes.get(role_of(name)))
+
+    if config.bundled:
+        cluster.learner_names = [f"bundle-{i}" for i in range(config.actors)]
+    else:
+        cluster.learner_names = [f"learner-{j}" for j in range(config.learners)]
+    for s in range(config.shards):
+        add(f"shard-{s}", shard, s)
+    if config.bundled:
+        for i in range(config.actors):
+            add(f"bundle-{i}", bundle, i)
+        return sim, cluster
+    replays = config.actors if config.replay == "local" else config.replay_nodes
+    for k in range(replays):
+        add(f"replay-{k}", replay)
+    for j in range(config.learners):
+        add(f"learner-{j}", learner, f"replay-{j % replays}")
+    for i in range(config.actors):
+        add(f"actor-{i}", actor, i, f"replay-{i % replays}")
+    return sim, cluster
+
+
+def _lost(trace: Trace, sim: Simulation, message: Message, why: str) -> None:
+    if isinstance(message.payload, Push):
+        shard_index = int(message.dst.rsplit("-", 1)[1])
+        fate = "shard_down" if why == "down" else "lost"
+        trace.gradient(sim.now, message.payload.learner, shard_index, fate, -1)
+
+
+def run(config: GorilaConfig, on_progress: Callable[[int], None] | None = None) -> RunResult:
+    """Run until `total_env_steps`, `target_return` or `max_sim_time`, whichever comes first."""
+    trace = Trace()
+    sim, cluster = build(config, trace)
+    cluster.on_progress = on_progress
+    started = time.perf_counter()
+    sim.run(until=config.max_sim_time)
+    wall = time.perf_counter() - started
+    for event in sim.lifecycle:
+        trace.lifecycle(event.time, event.node, event.state)
+    return RunResult(config, trace, summarise(trace, sim, cluster, wall))
+
+
+def mean_return_curve(trace: Trace, window: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """(env steps, mean of the last `window` episode returns) after each episode."""
+    episodes = trace.table("episodes")
+    returns = episodes["ret"].astype(float)
+    if returns.size < window:
+        return np.array([]), np.array([])
+    means = np.convolve(returns, np.ones(window) / window, mode="valid")
+    return episodes["env_steps"][window - 1 :], means
+
+
+def summarise(trace: Trace, sim: Simulation, cluster: Cluster, wall: float) -> dict[str, Any]:
+    gradients = trace.table("gradients")
+    fates = gradients["fate"]
+    applied = gradients["staleness"][fates == "applied"].astype(float) if fates.size else np.array([])
+    steps, means = mean_return_curve(trace)
+    reached = {}
+    if cluster.config.target_return is not None and means.size:
+        hit = np.nonzero(means >= cluster.config.target_return)[0]
+        reached = {"steps_to_target": int(steps[hit[0]]) if hit.size else None}
+    return {
+        "env_steps": cluster.env_steps,
+        "episodes": len(trace.records["episodes"]),
+        "final_mean_return": float(means[-1]) if means.size else math.nan,
+        "best_mean_return": float(means.max()) if means.size else math.nan,
+        **reached,
+        "gradients": {fate: int(np.count_nonzero(fates == fate)) for fate in FATES},
+        "staleness": {
+            f"p{q}": float(np.percentile(applied, q)) if applied.size else math.nan for q in (50, 90, 99)
+        }
+        | {"max": float(applied.max()) if applied.size else math.nan},
+        "sim_time": sim.now,
+        "wall_time": wall,
+        "events": sim.loop.events,
+        "env_steps_per_wall_s": cluster.env_steps / wall if wall > 0 else math.nan,
+        "network": sim.network.stats.as_dict(),
+    }

@@ -1,0 +1,130 @@
+"""Gorila end to end in simulated time: determinism, faults in the trace, robustness rules."""
+
+import numpy as np
+import pytest
+
+from gorila_sim.config import ConfigError, GorilaConfig
+from gorila_sim.gorila import build, run
+from gorila_sim.nodes.cluster import Cluster
+from gorila_sim.nodes.messages import Pull, Push
+from gorila_sim.nodes.shard import shard
+from gorila_sim.problems import make_problem
+from gorila_sim.runtime import Simulation
+from gorila_sim.trace import Trace
+from netmodels import LinkModel, LogNormal, NodeModel
+
+
+def surrogate(**overrides) -> GorilaConfig:
+    settings = dict(
+        problem="surrogate",
+        surrogate_size=200,
+        bundled=False,
+        actors=2,
+        learners=4,
+        shards=2,
+        replay="global",
+        batch_size=32,
+        buffer_size=1_000,
+        learning_starts=64,
+        transitions_per_message=8,
+        surrogate_episode=50,
+        total_env_steps=20_000,
+        optimiser={"name": "sgd", "lr": 0.05},
+        link=LinkModel(latency=LogNormal.from_median_p99(0.001, 0.01)),
+        seed=3,
+    )
+    settings.update(overrides)
+    return GorilaConfig(**settings)
+
+
+def test_same_config_and_seed_give_the_same_trace_bit_for_bit():
+    first = run(surrogate()).trace.without_wall()
+    assert len(first["gradients"]) > 500
+    assert first == run(surrogate()).trace.without_wall()
+    assert first != run(surrogate(seed=4)).trace.without_wall()
+
+
+def test_dqn_bundled_run_is_deterministic_too():
+    config = GorilaConfig(total_env_steps=1_500, learning_starts=500, seed=5)
+    first = run(config)
+    # one gradient every 10 steps past 500; the run stops at step 1,500, before that step's gradient
+    assert first.summary["gradients"]["applied"] == (1_500 - 500) // 10 - 1
+    assert first.trace.without_wall() == run(config).trace.without_wall()
+
+
+def test_surrogate_learns():
+    result = run(surrogate(total_env_steps=40_000))
+    returns = result.trace.table("episodes")["ret"]
+    assert returns[-10:].mean() > 5 * returns[:10].mean()  # returns are minus the loss: they rise to 0
+
+
+def test_hard_threshold_never_applies_a_gradient_staler_than_tau():
+    slow = NodeModel(speed=0.05)
+    config = surrogate(staleness={"name": "hard_threshold", "max_staleness": 3}, nodes={"learner": slow})
+    result = run(config)
+    gradients = result.trace.table("gradients")
+    applied = gradients["staleness"][gradients["fate"] == "applied"]
+    assert applied.max() <= 3
+    assert result.summary["gradients"]["stale"] > 0
+    unbounded = run(surrogate(nodes={"learner": slow})).trace.table("gradients")
+    assert unbounded["staleness"][unbounded["fate"] == "applied"].max() > 3
+
+
+def test_outlier_rule_discards_at_the_learner():
+    config = surrogate(outliers={"name": "running_mean_std", "k": 0.5, "warmup": 10, "decay": 0.9})
+    summary = run(config).summary
+    assert summary["gradients"]["outlier"] > 0
+    assert summary["gradients"]["applied"] > 0
+
+
+def test_a_restarted_shard_resumes_from_its_checkpoint():
+    config = surrogate(checkpoint_every=50, total_env_steps=30_000)
+    trace = Trace()
+    sim, _ = build(config, trace)
+    sim.crash("shard-0", at=0.5, restart_at=0.6)
+    sim.run(until=2.0)
+    g = trace.table("gradients")
+    shard0 = (g["shard"] == 0) & (g["fate"] == "applied")
+    before = g["version"][shard0 & (g["time"] < 0.5)]
+    after = g["version"][shard0 & (g["time"] > 0.6)]
+    checkpoint = before.max() // 50 * 50
+    assert before.max() > checkpoint  # updates after the last checkpoint were lost in the crash
+    assert after[0] == checkpoint + 1
+    down = (g["shard"] == 0) & (g["fate"] == "shard_down")
+    assert np.all((g["time"][down] >= 0.5) & (g["time"][down] <= 0.6))
+    assert down.sum() > 0
+
+
+def test_a_gradient_with_nan_is_refused_and_leaves_the_shard_untouched():
+    config = surrogate(shards=1)
+    trace = Trace()
+    sim = Simulation()
+    cluster = Cluster(config, make_problem(config), trace, sim.loop.stop)
+    sim.add_node("shard-0", lambda rt: shard(rt, cluster, 0))
+    seen: dict = {}
+
+    async def rogue(rt):
+        seen["before"] = await rt.call("shard-0", Pull())
+        size = seen["before"].values.size
+        rt.send("shard-0", Push(0, np.full(size, np.nan, dtype=np.float32), "rogue", 0))
+        rt.send("shard-0", Push(0, np.ones(size, dtype=np.float32), "rogue", 1))
+        seen["after"] = await rt.call("shard-0", Pull())
+
+    sim.add_node("rogue", rogue)
+    sim.run()
+    assert [row[4] for row in trace.records["gradients"]] == ["non_finite", "applied"]
+    assert seen["after"].version == seen["before"].version + 1
+    expected = seen["before"].values - 0.05 * np.ones_like(seen["before"].values)  # one SGD step, no NaN
+    np.testing.assert_allclose(seen["after"].values, expected, rtol=1e-6)
+
+
+def test_bad_config_values_name_the_field():
+    for field, value in [
+        ("actors", 0),
+        ("gamma", 1.5),
+        ("problem", "pong"),
+        ("replay", "both"),
+        ("seed", -1),
+    ]:
+        with pytest.raises(ConfigError, match=field):
+            GorilaConfig(**{field: value})
