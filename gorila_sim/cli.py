@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 
 from . import __version__
@@ -30,8 +31,6 @@ def _seed(text: str) -> int:
 
 
 def _queueing(args: argparse.Namespace) -> int:
-    import time
-
     from rich.console import Console
     from rich.table import Table
 
@@ -85,6 +84,67 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .costs import calibrate
+
+    console = Console(stderr=True)
+    with console.status(f"timing {args.env}, its Q-network, the DQN gradient, AdaGrad and replay"):
+        profile = calibrate(args.env, quick=args.quick)
+    profile.save(args.out)
+    for name, value in profile.__class__.__dataclass_fields__.items():
+        console.print(f"{name:>22} = {getattr(profile, name):.3g}")
+    console.print(f"wrote {args.out}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .demo import DEMO_CRASH, demo_config, demo_faults
+    from .gorila import build, summarise
+    from .trace import Trace
+
+    console = Console()
+    config = demo_config(seed=args.seed, env_steps=args.env_steps)
+    trace = Trace()
+    sim, cluster = build(config, trace)
+    demo_faults(sim)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("simulating a Gorila cluster", total=config.total_env_steps)
+        cluster.on_progress = lambda steps: progress.update(task, completed=steps)
+        started = time.perf_counter()
+        sim.run(until=config.max_sim_time)
+        wall = time.perf_counter() - started
+    for event in sim.lifecycle:
+        trace.lifecycle(event.time, event.node, event.state)
+    summary = summarise(trace, sim, cluster, wall)
+    console.print(
+        f"Gorila on {config.env_id}: {config.actors} actors, {config.learners} learners, {config.shards} shards, "
+        f"global replay, lognormal latency with 1% loss; shard-1 down from {DEMO_CRASH[0]} s to {DEMO_CRASH[1]} s"
+    )
+    table = Table(show_header=False)
+    table.add_row("env steps", f"{summary['env_steps']:,}")
+    table.add_row("episodes", f"{summary['episodes']:,}")
+    table.add_row("mean return, last 10 episodes", f"{summary['final_mean_return']:.1f}")
+    table.add_row("best mean return", f"{summary['best_mean_return']:.1f}")
+    for fate, count in summary["gradients"].items():
+        table.add_row(f"gradients {fate}", f"{count:,}")
+    stale = summary["staleness"]
+    table.add_row(
+        "staleness p50 / p90 / p99 / max", " / ".join(f"{stale[k]:.0f}" for k in ("p50", "p90", "p99", "max"))
+    )
+    table.add_row("simulated time", f"{summary['sim_time']:.2f} s")
+    table.add_row(
+        "wall time", f"{summary['wall_time']:.1f} s ({summary['env_steps_per_wall_s']:,.0f} env steps/s)"
+    )
+    console.print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gorila-sim",
@@ -102,6 +162,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     queueing.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
     queueing.set_defaults(handler=_queueing)
+
+    demo = commands.add_parser("demo", help="simulate a small Gorila cluster with faults and summarise it")
+    demo.add_argument("--env-steps", type=_positive_int, default=100_000, help="env steps (default 100000)")
+    demo.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
+    demo.set_defaults(handler=_demo)
+
+    calibrate = commands.add_parser("calibrate", help="measure this machine and write a compute-cost profile")
+    calibrate.add_argument(
+        "--env", default="CartPole-v1", help="gymnasium environment id (default CartPole-v1)"
+    )
+    calibrate.add_argument(
+        "--out", default="costs.toml", help="where to write the profile (default costs.toml)"
+    )
+    calibrate.add_argument("--quick", action="store_true", help="fewer repetitions")
+    calibrate.set_defaults(handler=_calibrate)
     return parser
 
 

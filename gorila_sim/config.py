@@ -87,6 +87,8 @@ class GorilaConfig:
     delay_compensated, stale_synchronous, none, or an import path)."""
     outliers: str | dict[str, Any] = "none"
     """Loss-outlier rule on the learners (running_mean_std, none, or an import path)."""
+    request_timeout: float = 0.1
+    """Seconds a node waits for a reply (parameters from a shard, a sample from replay) before trying again."""
     checkpoint_every: int = 1_000
     """Updates between two checkpoints of a shard (a restarted shard resumes from the last one)."""
 
@@ -135,6 +137,8 @@ class GorilaConfig:
                 raise ConfigError(f"{name}: must be a number in [0, 1], got {value!r}")
         if not self.surrogate_noise >= 0 or not self.epsilon_spread >= 0:
             raise ConfigError("surrogate_noise and epsilon_spread: must be >= 0")
+        if not self.request_timeout > 0:
+            raise ConfigError(f"request_timeout: must be > 0, got {self.request_timeout!r}")
         if not self.max_sim_time > 0:
             raise ConfigError(f"max_sim_time: must be > 0, got {self.max_sim_time!r}")
         if self.problem not in ("dqn", "surrogate"):

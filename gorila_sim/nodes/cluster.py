@@ -17,9 +17,6 @@ from ..runtime import Runtime
 from ..trace import Trace
 from .messages import HEADER_BYTES, Params, Pull
 
-PULL_TIMEOUT_S = 1.0
-"""How long a node waits for a shard's parameters before it tries again."""
-
 
 class Cluster:
     """The run-wide context of a Gorila simulation."""
@@ -69,7 +66,10 @@ class Cluster:
 
     async def pull(self, rt: Runtime, clock: int = -1) -> tuple[np.ndarray, list[int]] | None:
         """θ and each shard's version, or None if a shard did not answer in time."""
-        requests = [rt.call(shard, Pull(clock), HEADER_BYTES, PULL_TIMEOUT_S) for shard in self.shard_names]
+        requests = [
+            rt.call(shard, Pull(clock), HEADER_BYTES, self.config.request_timeout)
+            for shard in self.shard_names
+        ]
         parts: list[Params] = []
         try:
             for request in requests:

@@ -54,7 +54,7 @@ async def learner(rt: Runtime, cluster: Cluster, replay: str) -> None:
     batch_size = cluster.config.batch_size
     while True:
         try:
-            batch = await rt.call(replay, Sample(batch_size), HEADER_BYTES, timeout=1.0)
+            batch = await rt.call(replay, Sample(batch_size), HEADER_BYTES, cluster.config.request_timeout)
         except TimeoutError:
             batch = None
         if batch is None:

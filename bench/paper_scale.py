@@ -1,0 +1,60 @@
+"""The paper's scale in surrogate mode: 100 actors, 100 learners, 31 parameter-server shards.
+
+The learning problem is the noisy quadratic (no network), so what is measured is the simulator itself:
+simulated seconds per wall second and kernel events per wall second, with the cluster's own numbers
+(env steps, gradients by fate, staleness) beside them.
+
+    python bench/paper_scale.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gorila_sim.config import GorilaConfig
+from gorila_sim.gorila import run
+from netmodels import LinkModel, LogNormal, NodeModel, ShiftedExponential
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 simulated seconds instead of 20")
+    args = parser.parse_args(argv)
+    config = GorilaConfig(
+        problem="surrogate",
+        surrogate_size=31_000,
+        bundled=False,
+        actors=100,
+        learners=100,
+        shards=31,
+        replay="local",
+        batch_size=32,
+        learning_starts=256,
+        buffer_size=10_000,
+        transitions_per_message=32,
+        total_env_steps=10**12,
+        max_sim_time=2.0 if args.quick else 20.0,
+        optimiser={"name": "adagrad", "lr": 0.05},
+        staleness={"name": "hard_threshold", "max_staleness": 100},
+        link=LinkModel(latency=LogNormal.from_median_p99(0.0005, 0.005), bandwidth=1.25e9),
+        nodes={"learner": NodeModel(straggler=ShiftedExponential(shift=1.0, mean=0.3))},
+        seed=0,
+    )
+    summary = run(config).summary
+    sim_per_wall = summary["sim_time"] / summary["wall_time"]
+    events_per_s = summary["events"] / summary["wall_time"]
+    print(f"simulated {summary['sim_time']:.1f} s in {summary['wall_time']:.1f} s wall")
+    print(f"env steps {summary['env_steps']:,}, gradients {summary['gradients']}")
+    print(f"staleness of applied gradients: {summary['staleness']}")
+    print(f"network: {summary['network']}")
+    print(
+        f"RESULT sim_s_per_wall_s={sim_per_wall:.4f} events_per_s={events_per_s:.0f}"
+        f" events={summary['events']} env_steps={summary['env_steps']}"
+        f" applied={summary['gradients']['applied']} stale={summary['gradients']['stale']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
