@@ -69,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, result in runs.items():
         s = result.summary
         key = "off" if "off" in name else "on"
-        print(
-            f"\n{name}: reached 475 at {s.get('steps_to_target')} env steps, best mean {s['best_mean_return']:.1f}"
-        )
+        print(f"\n{name}: reached 475 at {s.get('steps_to_target')} env steps")
+        print(f"  best mean return {s['best_mean_return']:.1f}")
         print(f"  gradients: {s['gradients']}")
         print(f"  staleness of applied gradients: {s['staleness']}")
         result_fields += [

@@ -93,7 +93,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     with console.status(f"timing {args.env}, its Q-network, the DQN gradient, AdaGrad and replay"):
         profile = calibrate(args.env, quick=args.quick)
     profile.save(args.out)
-    for name, value in profile.__class__.__dataclass_fields__.items():
+    for name in profile.__dataclass_fields__:
         console.print(f"{name:>22} = {getattr(profile, name):.3g}")
     console.print(f"wrote {args.out}")
     return 0
@@ -123,8 +123,9 @@ def _demo(args: argparse.Namespace) -> int:
         trace.lifecycle(event.time, event.node, event.state)
     summary = summarise(trace, sim, cluster, wall)
     console.print(
-        f"Gorila on {config.env_id}: {config.actors} actors, {config.learners} learners, {config.shards} shards, "
-        f"global replay, lognormal latency with 1% loss; shard-1 down from {DEMO_CRASH[0]} s to {DEMO_CRASH[1]} s"
+        f"Gorila on {config.env_id}: {config.actors} actors, {config.learners} learners, "
+        f"{config.shards} shards, global replay, lognormal latency with 1% loss; "
+        f"shard-1 down from {DEMO_CRASH[0]} s to {DEMO_CRASH[1]} s"
     )
     table = Table(show_header=False)
     table.add_row("env steps", f"{summary['env_steps']:,}")

@@ -88,7 +88,7 @@ class GorilaConfig:
     outliers: str | dict[str, Any] = "none"
     """Loss-outlier rule on the learners (running_mean_std, none, or an import path)."""
     request_timeout: float = 0.1
-    """Seconds a node waits for a reply (parameters from a shard, a sample from replay) before trying again."""
+    """Seconds a node waits for a reply (θ from a shard, a sample from replay) before trying again."""
     checkpoint_every: int = 1_000
     """Updates between two checkpoints of a shard (a restarted shard resumes from the last one)."""
 

@@ -7,7 +7,6 @@ from netmodels import Bernoulli, LinkModel, LogNormal, NodeModel, ShiftedExponen
 from .config import GorilaConfig
 from .runtime import Simulation
 
-
 DEMO_CRASH = (5.0, 6.0)
 """shard-1 is down between these simulated times."""
 
