@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml tools/setup-venv
 	tools/setup-venv
 
 demo: $(VENV)/.installed
-	$(BIN)/gorila-sim queueing
+	$(BIN)/gorila-sim demo
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

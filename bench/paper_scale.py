@@ -2,7 +2,8 @@
 
 The learning problem is the noisy quadratic (no network), so what is measured is the simulator itself:
 simulated seconds per wall second and kernel events per wall second, with the cluster's own numbers
-(env steps, gradients by fate, staleness) beside them.
+(env steps, gradients by fate, staleness) beside them. Compute costs are Atari-like (a Nature-CNN
+forward pass per action, a batch-32 CNN gradient as measured on a 2-core CPU).
 
     python bench/paper_scale.py [--quick]
 """
@@ -13,13 +14,17 @@ import argparse
 import sys
 
 from gorila_sim.config import GorilaConfig
+from gorila_sim.costs import CostProfile
 from gorila_sim.gorila import run
 from netmodels import LinkModel, LogNormal, NodeModel, ShiftedExponential
 
 
+ATARI_LIKE = CostProfile(env_step=2e-4, act=5.5e-4, gradient_fixed=1e-3, gradient_per_sample=1e-3)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 simulated seconds instead of 20")
+    parser.add_argument("--quick", action="store_true", help="1 simulated second instead of 10")
     args = parser.parse_args(argv)
     config = GorilaConfig(
         problem="surrogate",
@@ -34,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         buffer_size=10_000,
         transitions_per_message=32,
         total_env_steps=10**12,
-        max_sim_time=2.0 if args.quick else 20.0,
+        max_sim_time=1.0 if args.quick else 10.0,
+        costs=ATARI_LIKE,
         optimiser={"name": "adagrad", "lr": 0.05},
         staleness={"name": "hard_threshold", "max_staleness": 100},
         link=LinkModel(latency=LogNormal.from_median_p99(0.0005, 0.005), bandwidth=1.25e9),

@@ -83,17 +83,17 @@ def calibrate(
     env_id: str = "CartPole-v1", hidden: tuple[int, ...] = (120, 84), quick: bool = False
 ) -> CostProfile:
     """Measure this machine: the real environment, Q-network, DQN gradient, optimiser and replay."""
-    import gymnasium as gym
     import numpy as np
 
     from .dqn import DQNGradient, Policy, ReplayBuffer, q_network_for, set_torch_threads
     from .dqn.params import FlatParams
+    from .problems import make_env
     from .rules import AdaGrad
 
     set_torch_threads()
     calls = 200 if quick else 2_000
     rng = np.random.default_rng(0)
-    env = gym.make(env_id)
+    env = make_env(env_id)
     obs, _ = env.reset(seed=0)
 
     def env_step() -> None:

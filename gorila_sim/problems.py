@@ -48,6 +48,24 @@ class Problem(Protocol):
     def gradient_source(self) -> GradientSource: ...
 
 
+def make_env(env_id: str):
+    """A gymnasium environment; Atari ids (`ALE/...`) come preprocessed as in the DQN papers: 84x84 grey
+    frames, 4 frames per step (max-pooled), 4 stacked, up to 30 no-ops at reset."""
+    import gymnasium as gym
+
+    if not env_id.startswith("ALE/"):
+        return gym.make(env_id)
+    try:
+        import ale_py
+    except ImportError:
+        raise ValueError(f"env_id: {env_id!r} needs ale-py: pip install 'gorila-sim[atari]'") from None
+    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+
+    gym.register_envs(ale_py)
+    env = AtariPreprocessing(gym.make(env_id, frameskip=1), frame_skip=4, screen_size=84, noop_max=30)
+    return FrameStackObservation(env, 4)
+
+
 class DQNProblem:
     """DQN on a gymnasium environment with an MLP (vector observations) or Nature CNN (frames)."""
 
@@ -59,7 +77,10 @@ class DQNProblem:
 
         set_torch_threads()
         self._config = config
-        probe = gym.make(config.env_id)
+        try:
+            probe = make_env(config.env_id)
+        except gym.error.Error as error:
+            raise ValueError(f"env_id: {error}") from None
         self._observation_space, self._action_space = probe.observation_space, probe.action_space
         probe.close()
         self.obs_shape = tuple(self._observation_space.shape)
@@ -85,11 +106,9 @@ class DQNProblem:
 
 class _GymActor:
     def __init__(self, problem: DQNProblem, seed: int) -> None:
-        import gymnasium as gym
-
         from .dqn import Policy
 
-        self.env = gym.make(problem._config.env_id)
+        self.env = make_env(problem._config.env_id)
         self.obs_shape, self.obs_dtype = problem.obs_shape, problem.obs_dtype
         self.policy = Policy(problem._network())
         self._seed: int | None = seed

@@ -37,3 +37,20 @@ def test_bad_arguments_give_one_line_and_exit_2():
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
         assert lines[0].startswith("gorila-sim")
+
+
+def test_demo_runs_a_gorila_cluster(capsys):
+    assert main(["demo", "--env-steps", "3000", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "env steps" in out and "3,000" in out
+    assert "gradients applied" in out and "staleness p50" in out
+
+
+def test_calibrate_writes_a_profile_that_loads(tmp_path):
+    from gorila_sim.costs import CostProfile
+
+    out = tmp_path / "costs.toml"
+    assert main(["calibrate", "--quick", "--out", str(out)]) == 0
+    profile = CostProfile.load(out)
+    assert 0 < profile.env_step < 0.01 and 0 < profile.act < 0.01
+    assert profile.gradient(128) > profile.gradient(32)

@@ -128,3 +128,40 @@ def test_bad_config_values_name_the_field():
     ]:
         with pytest.raises(ConfigError, match=field):
             GorilaConfig(**{field: value})
+
+
+def test_cost_profiles_round_trip_and_refuse_bad_values(tmp_path):
+    from gorila_sim.costs import CostProfile
+
+    profile = CostProfile(env_step=1e-4, act=2e-5)
+    profile.save(tmp_path / "costs.toml")
+    assert CostProfile.load(tmp_path / "costs.toml") == profile
+    with pytest.raises(ValueError, match="costs.act"):
+        CostProfile(act=-1.0)
+    (tmp_path / "bad.toml").write_text("env_stepz = 1.0\n")
+    with pytest.raises(ValueError, match="env_stepz"):
+        CostProfile.load(tmp_path / "bad.toml")
+
+
+def test_atari_actors_use_preprocessed_frames_and_the_nature_cnn():
+    pytest.importorskip("ale_py")
+    config = GorilaConfig(
+        env_id="ALE/Pong-v5",
+        total_env_steps=120,
+        learning_starts=60,
+        train_every=20,
+        batch_size=4,
+        buffer_size=200,
+        seed=2,
+    )
+    problem = make_problem(config)
+    assert problem.obs_shape == (4, 84, 84) and problem.obs_dtype == np.uint8
+    assert problem.param_size > 1_600_000  # the Nature CNN
+    result = run(config)
+    assert result.summary["env_steps"] == 120
+    assert result.summary["gradients"]["applied"] >= 1
+
+
+def test_an_unknown_environment_is_a_clear_error():
+    with pytest.raises(ValueError, match="env_id"):
+        run(GorilaConfig(env_id="NoSuchEnv-v0"))
