@@ -18,7 +18,6 @@ from gorila_sim.costs import CostProfile
 from gorila_sim.gorila import run
 from netmodels import LinkModel, LogNormal, NodeModel, ShiftedExponential
 
-
 ATARI_LIKE = CostProfile(env_step=2e-4, act=5.5e-4, gradient_fixed=1e-3, gradient_per_sample=1e-3)
 
 

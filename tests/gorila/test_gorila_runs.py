@@ -136,7 +136,7 @@ def test_cost_profiles_round_trip_and_refuse_bad_values(tmp_path):
     profile = CostProfile(env_step=1e-4, act=2e-5)
     profile.save(tmp_path / "costs.toml")
     assert CostProfile.load(tmp_path / "costs.toml") == profile
-    with pytest.raises(ValueError, match="costs.act"):
+    with pytest.raises(ValueError, match=r"costs\.act"):
         CostProfile(act=-1.0)
     (tmp_path / "bad.toml").write_text("env_stepz = 1.0\n")
     with pytest.raises(ValueError, match="env_stepz"):
