@@ -20,4 +20,4 @@ class ModelError(ValueError):
 
     def under(self, prefix: str) -> ModelError:
         """The same error with its parameter placed under `prefix` (e.g. "link.latency")."""
-        return ModelError(f"{prefix}.{self.param}", self.problem)
+        return type(self)(f"{prefix}.{self.param}", self.problem)

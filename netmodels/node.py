@@ -55,11 +55,8 @@ def _alternating(rng: np.random.Generator, up: Distribution, down: Distribution)
 
 
 @dataclass(frozen=True, slots=True)
-class CrashSchedule:
-    """Fixed crashes: (crash_at, restart_at) pairs in seconds, sorted and non-overlapping.
-
-    restart_at may be math.inf: the node never restarts.
-    """
+class _Schedule:
+    """Fixed (start, end) windows in seconds, sorted and non-overlapping; end may be math.inf."""
 
     events: tuple[Window, ...]
 
@@ -67,8 +64,16 @@ class CrashSchedule:
         object.__setattr__(self, "events", _check_windows(self.events))
 
     def windows(self, rng: np.random.Generator | None = None) -> Iterator[Window]:
-        """The (crash_at, restart_at) windows in time order; `rng` is unused."""
+        """The windows in time order; `rng` is unused."""
         return iter(self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class CrashSchedule(_Schedule):
+    """Fixed crashes: (crash_at, restart_at) pairs in seconds, sorted and non-overlapping.
+
+    restart_at may be math.inf: the node never restarts.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +99,11 @@ class CrashProcess:
 
 
 @dataclass(frozen=True, slots=True)
-class PauseSchedule:
+class PauseSchedule(_Schedule):
     """Fixed pauses: (pause_at, resume_at) pairs in seconds, sorted and non-overlapping.
 
     A paused node keeps its state but does not run; resume_at may be math.inf.
     """
-
-    events: tuple[Window, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "events", _check_windows(self.events))
-
-    def windows(self, rng: np.random.Generator | None = None) -> Iterator[Window]:
-        """The (pause_at, resume_at) windows in time order; `rng` is unused."""
-        return iter(self.events)
 
 
 @dataclass(frozen=True, slots=True)
