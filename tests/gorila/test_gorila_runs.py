@@ -11,7 +11,7 @@ from gorila_sim.nodes.shard import shard
 from gorila_sim.problems import make_problem
 from gorila_sim.runtime import Simulation
 from gorila_sim.trace import Trace
-from netmodels import LinkModel, LogNormal, NodeModel
+from netmodels import LinkModel, LogNormal, NodeModel, ShiftedExponential
 
 
 def surrogate(**overrides) -> GorilaConfig:
@@ -165,3 +165,24 @@ def test_atari_actors_use_preprocessed_frames_and_the_nature_cnn():
 def test_an_unknown_environment_is_a_clear_error():
     with pytest.raises(ValueError, match="env_id"):
         run(GorilaConfig(env_id="NoSuchEnv-v0"))
+
+
+def clock_spread(trace: Trace, learners: list[str]) -> int:
+    """The largest gap, over the run, between the most and the fewest gradients any learner got to shard 0."""
+    g = trace.table("gradients")
+    at_shard0 = g["shard"] == 0
+    counts = dict.fromkeys(learners, 0)
+    spread = 0
+    for learner in g["learner"][at_shard0]:
+        counts[learner] += 1
+        spread = max(spread, max(counts.values()) - min(counts.values()))
+    return spread
+
+
+def test_stale_synchronous_bounds_how_far_a_learner_runs_ahead():
+    stragglers = {"learner": NodeModel(straggler=ShiftedExponential(shift=1.0, mean=3.0))}
+    learners = [f"learner-{j}" for j in range(4)]
+    free = run(surrogate(nodes=stragglers)).trace
+    bounded = run(surrogate(nodes=stragglers, staleness={"name": "stale_synchronous", "bound": 2})).trace
+    assert clock_spread(free, learners) > 10
+    assert clock_spread(bounded, learners) <= 2 + 1  # the bound, plus the push in flight
