@@ -119,8 +119,6 @@ def _demo(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         sim.run(until=config.max_sim_time)
         wall = time.perf_counter() - started
-    for event in sim.lifecycle:
-        trace.lifecycle(event.time, event.node, event.state)
     summary = summarise(trace, sim, cluster, wall)
     console.print(
         f"Gorila on {config.env_id}: {config.actors} actors, {config.learners} learners, "

@@ -44,7 +44,12 @@ def build(config: GorilaConfig, trace: Trace) -> tuple[Simulation, Cluster]:
     def link_for(src: str, dst: str) -> LinkModel:
         return config.role_links.get((role_of(src), role_of(dst)), config.link)
 
-    sim = Simulation(seed=config.seed, link_for=link_for, on_lost=lambda m, why: _lost(trace, sim, m, why))
+    sim = Simulation(
+        seed=config.seed,
+        link_for=link_for,
+        on_lost=lambda message, why: _lost(trace, sim, message, why),
+        on_state=lambda event: trace.lifecycle(event.time, event.node, event.state),
+    )
     cluster = Cluster(config, make_problem(config), trace, sim.loop.stop)
 
     def add(name: str, main, *args) -> None:
@@ -85,8 +90,6 @@ def run(config: GorilaConfig, on_progress: Callable[[int], None] | None = None) 
     started = time.perf_counter()
     sim.run(until=config.max_sim_time)
     wall = time.perf_counter() - started
-    for event in sim.lifecycle:
-        trace.lifecycle(event.time, event.node, event.state)
     return RunResult(config, trace, summarise(trace, sim, cluster, wall))
 
 

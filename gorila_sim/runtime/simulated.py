@@ -349,10 +349,12 @@ class Simulation:
         partitions: Iterable[Partition] = (),
         link_for: Callable[[str, str], LinkModel] | None = None,
         on_lost: Callable[[Message, str], None] | None = None,
+        on_state: Callable[[LifecycleEvent], None] | None = None,
     ) -> None:
         """`links` names the model of some directed links, `default_link` (ideal unless given) serves the
         rest; or `link_for(src, dst)` gives every link's model. `on_lost(message, reason)` hears of every
-        message lost on a link, to a partition or to a down receiver."""
+        message lost on a link, to a partition or to a down receiver; `on_state(event)` of every node state
+        change as it happens."""
         self.seed = seed
         self.loop = VirtualTimeLoop()
         self.nodes: dict[str, SimNode] = {}
@@ -363,6 +365,7 @@ class Simulation:
                 return named.get((src, dst), default)
 
         self.network = Network(self, link_for, partitions, on_lost)
+        self.on_state = on_state
         self.lifecycle: list[LifecycleEvent] = []
         self.message_ids = itertools.count(1)
 
@@ -403,7 +406,10 @@ class Simulation:
         self.loop.run_until(until)
 
     def record(self, node: str, state: str) -> None:
-        self.lifecycle.append(LifecycleEvent(self.loop.now, node, state))
+        event = LifecycleEvent(self.loop.now, node, state)
+        self.lifecycle.append(event)
+        if self.on_state is not None:
+            self.on_state(event)
 
     def _node(self, name: str) -> SimNode:
         node = self.nodes.get(name)
