@@ -47,11 +47,15 @@ def gorila_proper(
 
 
 def curve_at(result: RunResult, checkpoints: list[int]) -> str:
+    """The mean return at each checkpoint; `stop` past the point where the run reached 475 and ended."""
     steps, means = mean_return_curve(result.trace)
     cells = []
     for c in checkpoints:
         seen = means[steps <= c]
-        cells.append(f"{seen[-1]:6.1f}" if seen.size else "     -")
+        if c > result.summary["env_steps"]:
+            cells.append("  stop")
+        else:
+            cells.append(f"{seen[-1]:6.1f}" if seen.size else "     -")
     return " ".join(cells)
 
 
