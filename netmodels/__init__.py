@@ -26,7 +26,7 @@ from .node import (
     Slowdowns,
     node_from_spec,
 )
-from .partition import Partition, partition_from_spec
+from .partition import Degradation, Partition, degradation_from_spec, partition_from_spec
 from .seeding import Streams, generator
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Constant",
     "CrashProcess",
     "CrashSchedule",
+    "Degradation",
     "Distribution",
     "Empirical",
     "Exponential",
@@ -55,6 +56,7 @@ __all__ = [
     "Slowdowns",
     "Streams",
     "Uniform",
+    "degradation_from_spec",
     "distribution_from_spec",
     "generator",
     "link_from_spec",

@@ -1,4 +1,5 @@
-"""Network partitions: two groups of nodes that cannot reach each other for a time interval."""
+"""Faults between two groups of nodes for a time interval: partitions (nothing gets through) and
+degradations (extra latency, extra loss)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 
 from . import checks, specs
 from .checks import show
+from .distributions import Constant, Distribution, distribution_from_spec
 from .errors import ModelError
 
 _DIRECTIONS = ("both", "a_to_b", "b_to_a")
+NO_DELAY = Constant(0.0)
 
 
 def _group(name: str, nodes: Any) -> frozenset[str]:
@@ -24,11 +27,9 @@ def _group(name: str, nodes: Any) -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Partition:
-    """Messages between groups `a` and `b` (node names) sent in [start, end) seconds are cut.
-
-    `direction` is "both", "a_to_b" (only messages from a to b are cut) or "b_to_a".
-    """
+class _Between:
+    """Messages between groups `a` and `b` (node names) sent in [start, end) seconds, in `direction`:
+    "both", "a_to_b" (only messages from a to b) or "b_to_a"."""
 
     a: frozenset[str]
     b: frozenset[str]
@@ -53,8 +54,8 @@ class Partition:
                 "direction", f"must be one of: {', '.join(_DIRECTIONS)}, got {show(self.direction)}"
             )
 
-    def cuts(self, src: str, dst: str, t: float) -> bool:
-        """Whether a message from `src` to `dst` sent at time `t` is cut."""
+    def applies(self, src: str, dst: str, t: float) -> bool:
+        """Whether a message from `src` to `dst` sent at time `t` is one of these messages."""
         if not self.start <= t < self.end:
             return False
         if src in self.a and dst in self.b:
@@ -62,6 +63,29 @@ class Partition:
         if src in self.b and dst in self.a:
             return self.direction != "a_to_b"
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class Partition(_Between):
+    """Messages between groups `a` and `b` sent in [start, end) seconds are cut (in `direction`)."""
+
+    def cuts(self, src: str, dst: str, t: float) -> bool:
+        """Whether a message from `src` to `dst` sent at time `t` is cut."""
+        return self.applies(src, dst, t)
+
+
+@dataclass(frozen=True, slots=True)
+class Degradation(_Between):
+    """Messages between groups `a` and `b` sent in [start, end) seconds (in `direction`) take an
+    `extra_latency` draw longer and are lost with probability `loss`: a latency spike, a loss burst."""
+
+    extra_latency: Distribution = NO_DELAY
+    loss: float = 0.0
+
+    def __post_init__(self) -> None:
+        _Between.__post_init__(self)
+        checks.instance("extra_latency", self.extra_latency, Distribution, "a Distribution")
+        checks.probability("loss", self.loss)
 
 
 _KEYS = ("a", "b", "start", "end", "direction")
@@ -75,4 +99,15 @@ def partition_from_spec(spec: Any, path: str = "partition") -> Partition:
         return Partition(**spec)
 
 
-__all__ = ["Partition", "partition_from_spec"]
+def degradation_from_spec(spec: Any, path: str = "degradation") -> Degradation:
+    """A degradation from its declarative form: the partition's keys, plus extra_latency and loss."""
+    spec = specs.table(spec, path)
+    specs.check_keys(spec, path, (*_KEYS, "extra_latency", "loss"), ("a", "b", "start"))
+    values = dict(spec)
+    if "extra_latency" in spec:
+        values["extra_latency"] = distribution_from_spec(spec["extra_latency"], f"{path}.extra_latency")
+    with specs.under(path):
+        return Degradation(**values)
+
+
+__all__ = ["Degradation", "Partition", "degradation_from_spec", "partition_from_spec"]

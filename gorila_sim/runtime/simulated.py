@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from netmodels import LinkModel, NodeModel, Partition, Streams
+from netmodels import Degradation, LinkModel, NodeModel, Partition, Streams
 from netmodels.link import Channel
 
 from .api import Message, NodeMain
@@ -58,6 +58,8 @@ class Network:
         self._link_for = link_for
         self._channels: dict[tuple[str, str], Channel] = {}
         self.partitions: list[Partition] = list(partitions)
+        self.degradations: list[Degradation] = []
+        self._degradation_rng = Streams(sim.seed, "network")("degradations")
         self.stats = NetworkStats()
         self.on_lost = on_lost
 
@@ -81,6 +83,8 @@ class Network:
                 return
         channel = self._channels.get((src, dst)) or self.channel(src, dst)
         times = channel.transmit(now, message.size)
+        if times and self.degradations:
+            times = self._degrade(src, dst, now, times)
         if not times:
             stats.lost_link += 1
             self.lost(message, "link")
@@ -91,6 +95,16 @@ class Network:
         deliver = self._sim.nodes[dst].deliver
         for when in times:
             schedule(when, deliver, message)
+
+    def _degrade(self, src: str, dst: str, now: float, times: tuple[float, ...]) -> tuple[float, ...]:
+        rng = self._degradation_rng
+        for degradation in self.degradations:
+            if degradation.applies(src, dst, now):
+                if degradation.loss and rng.random() < degradation.loss:
+                    return ()
+                extra = degradation.extra_latency.sample(rng)
+                times = tuple(t + extra for t in times)
+        return times
 
     def lost(self, message: Message, reason: str) -> None:
         """Tell `on_lost` of a message lost to `reason`: link, partition or down (the receiver)."""
@@ -106,6 +120,7 @@ class SimNode:
         "_calls",
         "_crash_windows",
         "_down_since",
+        "_fault_factor",
         "_loop",
         "_mailbox",
         "_main",
@@ -140,6 +155,7 @@ class SimNode:
         self._receivers: list[Wakeup] = []
         self._calls: dict[int, Wakeup] = {}
         self._down_since = -math.inf
+        self._fault_factor = 1.0
         self._paused_until = math.inf
         self._paused_since = 0.0
         self._paused_total = 0.0
@@ -165,7 +181,8 @@ class SimNode:
         now = self._loop.now
         wakeup = Wakeup()
         wakeup.value = self._paused_total_at(now)
-        self._loop.schedule(now + self._behaviour.compute_time(cost, now), self._compute_due, wakeup)
+        duration = self._behaviour.compute_time(cost, now) * self._fault_factor
+        self._loop.schedule(now + duration, self._compute_due, wakeup)
         return wakeup
 
     def send(self, dst: str, payload: Any, size: int = 0) -> None:
@@ -278,6 +295,10 @@ class SimNode:
         self.up = True
         self._sim.record(self.name, "up")
         self._process = Process(self._loop, self._main(self), self.name, self._on_exit)
+
+    def slow_down(self, factor: float) -> None:
+        """Multiply the time every computation started from now on takes by `factor`."""
+        self._fault_factor *= factor
 
     def pause(self, until: float) -> None:
         """Stop running until `until`; state and incoming messages are kept."""
@@ -400,6 +421,21 @@ class Simulation:
     def partition(self, partition: Partition) -> None:
         """Cut links as `partition` says, from now on."""
         self.network.partitions.append(partition)
+
+    def degrade(self, degradation: Degradation) -> None:
+        """Slow down or lose messages on links as `degradation` says, from now on."""
+        self.network.degradations.append(degradation)
+
+    def slow(self, name: str, at: float, until: float, factor: float) -> None:
+        """Node `name` computes `factor` times slower from `at` to `until` (a slowdown fault)."""
+        if not factor > 0:
+            raise ValueError(f"slow: factor must be > 0, got {factor!r}")
+        if until < at:
+            raise ValueError(f"slow: until ({until}) is before at ({at})")
+        node = self._node(name)
+        self.loop.schedule(at, node.slow_down, factor)
+        if math.isfinite(until):
+            self.loop.schedule(until, node.slow_down, 1.0 / factor)
 
     def run(self, until: float = math.inf) -> None:
         """Run until simulated time `until`, or until nothing is left to happen."""

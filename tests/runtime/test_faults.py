@@ -154,3 +154,19 @@ def test_crash_schedules_and_mtbf_processes_drive_the_lifecycle():
     crashes = sum(e.state == "crashed" for e in states)
     assert crashes == pytest.approx(20_000 / 110, rel=0.2)
     assert downtime / 20_000 == pytest.approx(10 / 110, rel=0.2)
+
+
+def test_a_slowdown_fault_scales_compute_started_inside_it():
+    durations: list[tuple[float, float]] = []
+
+    async def worker(rt: Runtime) -> None:
+        for _ in range(10):
+            start = rt.now()
+            await rt.compute(1.0)
+            durations.append((start, rt.now() - start))
+
+    sim = Simulation()
+    sim.add_node("worker", worker)
+    sim.slow("worker", at=2.0, until=5.0, factor=4.0)
+    sim.run()
+    assert durations[:4] == [(0.0, 1.0), (1.0, 1.0), (2.0, 4.0), (6.0, 1.0)]

@@ -169,3 +169,39 @@ def test_bad_runtime_arguments_are_clear_errors():
     ]
     with pytest.raises(ValueError, match="exists already"):
         sim.add_node("n", main)
+
+
+def test_degradations_add_latency_and_loss_between_groups_for_their_interval():
+    from netmodels import Degradation
+
+    arrivals: list[tuple[float, float]] = []
+
+    async def sender(rt: Runtime) -> None:
+        for i in range(2_000):
+            rt.send("sink", i)
+            await rt.sleep(0.01)
+
+    async def sink(rt: Runtime) -> None:
+        while True:
+            message = await rt.receive()
+            arrivals.append((rt.now() - message.sent_at, message.sent_at))
+
+    spike = Degradation(
+        a=frozenset({"sender"}),
+        b=frozenset({"sink"}),
+        start=5.0,
+        end=10.0,
+        extra_latency=Constant(0.5),
+        loss=0.5,
+    )
+    sim = Simulation(seed=1)
+    sim.add_node("sender", sender)
+    sim.add_node("sink", sink)
+    sim.degrade(spike)
+    sim.run()
+    inside = [delay for delay, sent in arrivals if 5.0 <= sent < 10.0]
+    outside = [delay for delay, sent in arrivals if not 5.0 <= sent < 10.0]
+    assert len(outside) == 1_500 and set(outside) == {0.0}
+    assert all(delay == pytest.approx(0.5) for delay in inside)
+    assert len(inside) == pytest.approx(250, abs=40)
+    assert sim.network.stats.lost_link == 500 - len(inside)
