@@ -97,6 +97,8 @@ class GorilaConfig:
     """The link model between any two nodes, unless `role_links` names their roles."""
     role_links: dict[tuple[str, str], LinkModel] = field(default_factory=dict)
     """Link models by (sender role, receiver role), e.g. ("learner", "shard")."""
+    node_links: dict[tuple[str, str], LinkModel] = field(default_factory=dict)
+    """Link models by (sender, receiver) node names, e.g. ("actor-0", "replay-0"); before `role_links`."""
     nodes: dict[str, NodeModel] = field(default_factory=dict)
     """Node models by role; a role not named gets an ideal node."""
     costs: CostProfile = field(default_factory=CostProfile)

@@ -42,7 +42,8 @@ def build(config: GorilaConfig, trace: Trace) -> tuple[Simulation, Cluster]:
     """The simulation with every node of the cluster added (and started)."""
 
     def link_for(src: str, dst: str) -> LinkModel:
-        return config.role_links.get((role_of(src), role_of(dst)), config.link)
+        named = config.node_links.get((src, dst))
+        return named if named is not None else config.role_links.get((role_of(src), role_of(dst)), config.link)
 
     sim = Simulation(
         seed=config.seed,
