@@ -43,7 +43,9 @@ def build(config: GorilaConfig, trace: Trace) -> tuple[Simulation, Cluster]:
 
     def link_for(src: str, dst: str) -> LinkModel:
         named = config.node_links.get((src, dst))
-        return named if named is not None else config.role_links.get((role_of(src), role_of(dst)), config.link)
+        if named is not None:
+            return named
+        return config.role_links.get((role_of(src), role_of(dst)), config.link)
 
     sim = Simulation(
         seed=config.seed,
