@@ -167,24 +167,19 @@ def _bandwidth_from_spec(value: Any, path: str) -> float | None:
     return rate / 8 if unit == "bps" else rate
 
 
-_LINK_KEYS = ("latency", "bandwidth", "jitter", "loss", "duplicate", "ordered")
+_LINK_READERS: dict[str, specs.Reader | None] = {
+    "latency": distribution_from_spec,
+    "bandwidth": _bandwidth_from_spec,
+    "jitter": distribution_from_spec,
+    "loss": loss_from_spec,
+    "duplicate": None,
+    "ordered": None,
+}
 
 
 def link_from_spec(spec: Any, path: str = "link") -> LinkModel:
     """A link model from its declarative form; every key is optional (see LinkModel for defaults)."""
-    spec = specs.table(spec, path)
-    specs.check_keys(spec, path, _LINK_KEYS)
-    values: dict[str, Any] = dict(spec)
-    if "latency" in spec:
-        values["latency"] = distribution_from_spec(spec["latency"], f"{path}.latency")
-    if "jitter" in spec:
-        values["jitter"] = distribution_from_spec(spec["jitter"], f"{path}.jitter")
-    if "loss" in spec:
-        values["loss"] = loss_from_spec(spec["loss"], f"{path}.loss")
-    if "bandwidth" in spec:
-        values["bandwidth"] = _bandwidth_from_spec(spec["bandwidth"], f"{path}.bandwidth")
-    with specs.under(path):
-        return LinkModel(**values)
+    return specs.build(LinkModel, spec, path, _LINK_READERS)
 
 
 __all__ = ["Channel", "LinkModel", "link_from_spec"]

@@ -267,24 +267,18 @@ def _outages_from_spec(spec: Any, path: str, pauses: bool) -> Any:
         return PauseProcess(up, down) if pauses else CrashProcess(up, down)
 
 
-_NODE_KEYS = ("speed", "straggler", "slowdowns", "crashes", "pauses")
+_NODE_READERS: dict[str, specs.Reader | None] = {
+    "speed": None,
+    "straggler": distribution_from_spec,
+    "slowdowns": _slowdowns_from_spec,
+    "crashes": lambda spec, path: _outages_from_spec(spec, path, pauses=False),
+    "pauses": lambda spec, path: _outages_from_spec(spec, path, pauses=True),
+}
 
 
 def node_from_spec(spec: Any, path: str = "node") -> NodeModel:
     """A node model from its declarative form; every key is optional (see NodeModel for defaults)."""
-    spec = specs.table(spec, path)
-    specs.check_keys(spec, path, _NODE_KEYS)
-    values: dict[str, Any] = dict(spec)
-    if "straggler" in spec:
-        values["straggler"] = distribution_from_spec(spec["straggler"], f"{path}.straggler")
-    if "slowdowns" in spec:
-        values["slowdowns"] = _slowdowns_from_spec(spec["slowdowns"], f"{path}.slowdowns")
-    if "crashes" in spec:
-        values["crashes"] = _outages_from_spec(spec["crashes"], f"{path}.crashes", pauses=False)
-    if "pauses" in spec:
-        values["pauses"] = _outages_from_spec(spec["pauses"], f"{path}.pauses", pauses=True)
-    with specs.under(path):
-        return NodeModel(**values)
+    return specs.build(NodeModel, spec, path, _NODE_READERS)
 
 
 __all__ = [

@@ -89,25 +89,18 @@ class Degradation(_Between):
 
 
 _KEYS = ("a", "b", "start", "end", "direction")
+_REQUIRED = ("a", "b", "start")
 
 
 def partition_from_spec(spec: Any, path: str = "partition") -> Partition:
     """A partition from its declarative form: keys a, b, start, and optionally end and direction."""
-    spec = specs.table(spec, path)
-    specs.check_keys(spec, path, _KEYS, ("a", "b", "start"))
-    with specs.under(path):
-        return Partition(**spec)
+    return specs.build(Partition, spec, path, dict.fromkeys(_KEYS), _REQUIRED)
 
 
 def degradation_from_spec(spec: Any, path: str = "degradation") -> Degradation:
     """A degradation from its declarative form: the partition's keys, plus extra_latency and loss."""
-    spec = specs.table(spec, path)
-    specs.check_keys(spec, path, (*_KEYS, "extra_latency", "loss"), ("a", "b", "start"))
-    values = dict(spec)
-    if "extra_latency" in spec:
-        values["extra_latency"] = distribution_from_spec(spec["extra_latency"], f"{path}.extra_latency")
-    with specs.under(path):
-        return Degradation(**values)
+    readers = {**dict.fromkeys(_KEYS), "extra_latency": distribution_from_spec, "loss": None}
+    return specs.build(Degradation, spec, path, readers, _REQUIRED)
 
 
 __all__ = ["Degradation", "Partition", "degradation_from_spec", "partition_from_spec"]

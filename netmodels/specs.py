@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from .checks import show
 from .errors import ModelError
@@ -43,6 +43,29 @@ def kind(spec: Mapping[str, Any], path: str, kinds: Collection[str]) -> str:
     if not isinstance(value, str) or value not in kinds:
         raise ModelError(f"{path}.kind", f"must be one of: {listed}, got {show(value)}")
     return value
+
+
+Model = TypeVar("Model")
+Reader = Callable[[Any, str], Any]
+
+
+def build(
+    model: Callable[..., Model],
+    spec: Any,
+    path: str,
+    readers: Mapping[str, Reader | None],
+    required: Collection[str] = (),
+) -> Model:
+    """`model(**values)` from a spec whose keys are those of `readers`; a key's reader (None: the value as
+    it is) turns its value, found at `path.key`, into the model's argument."""
+    spec = table(spec, path)
+    check_keys(spec, path, readers, required)
+    values = {
+        key: value if readers[key] is None else readers[key](value, f"{path}.{key}")
+        for key, value in spec.items()
+    }
+    with under(path):
+        return model(**values)
 
 
 @contextmanager
