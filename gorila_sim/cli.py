@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 
@@ -102,7 +103,6 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
-    from rich.table import Table
 
     from .demo import DEMO_CRASH, demo_config, demo_faults
     from .gorila import build, summarise
@@ -125,6 +125,13 @@ def _demo(args: argparse.Namespace) -> int:
         f"{config.shards} shards, global replay, lognormal latency with 1% loss; "
         f"shard-1 down from {DEMO_CRASH[0]} s to {DEMO_CRASH[1]} s"
     )
+    _print_summary(console, summary)
+    return 0
+
+
+def _print_summary(console, summary: dict) -> None:
+    from rich.table import Table
+
     table = Table(show_header=False)
     table.add_row("env steps", f"{summary['env_steps']:,}")
     table.add_row("episodes", f"{summary['episodes']:,}")
@@ -141,6 +148,58 @@ def _demo(args: argparse.Namespace) -> int:
         "wall time", f"{summary['wall_time']:.1f} s ({summary['env_steps_per_wall_s']:,.0f} env steps/s)"
     )
     console.print(table)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .scenario import ScenarioError, load_scenario, resolve
+
+    overrides = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
+    try:
+        scenario = load_scenario(resolve(args.scenario), overrides)
+    except ScenarioError as error:
+        print(f"gorila-sim run: {error}", file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{scenario.config.seed}"
+    _run_and_write(scenario, out)
+    return 0
+
+
+def _run_and_write(scenario, out: Path) -> None:
+    """Run a scenario with a progress bar, write its results directory, print its summary."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .results import write_results
+    from .scenario import run_scenario
+
+    console = Console()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} env steps"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"running {scenario.name}", total=scenario.config.total_env_steps)
+        result = run_scenario(scenario, on_progress=lambda steps: progress.update(task, completed=steps))
+    write_results(result, out, scenario.table)
+    console.print(f"{scenario.name}: {scenario.description}")
+    _print_summary(console, result.summary)
+    console.print(f"results in {out}/")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import make_report
+    from .results import read_results
+
+    try:
+        runs = [read_results(path) for path in args.runs]
+    except ValueError as error:
+        print(f"gorila-sim report: {error}", file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out else runs[0].path / "report"
+    written = make_report(runs, out)
+    print(f"wrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
     return 0
 
 
@@ -166,6 +225,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--env-steps", type=_positive_int, default=100_000, help="env steps (default 100000)")
     demo.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
     demo.set_defaults(handler=_demo)
+
+    run = commands.add_parser(
+        "run", help="run a scenario (a library name or a TOML file) and write its results"
+    )
+    run.add_argument(
+        "scenario", help="library scenario name (see `gorila-sim scenarios`) or path to a TOML file"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field, e.g. stop.env_steps=5000",
+    )
+    run.add_argument("--seed", type=_seed, default=None, help="the run's seed (default: the scenario's)")
+    run.add_argument("--out", default=None, help="results directory (default runs/NAME-seedN)")
+    run.set_defaults(handler=_run)
+
+    report = commands.add_parser(
+        "report", help="plots and a markdown summary of one or more results directories"
+    )
+    report.add_argument("runs", nargs="+", metavar="DIR", help="results directories (several are overlaid)")
+    report.add_argument("--out", default=None, help="where to write the report (default: FIRST_DIR/report)")
+    report.set_defaults(handler=_report)
 
     calibrate = commands.add_parser("calibrate", help="measure this machine and write a compute-cost profile")
     calibrate.add_argument(

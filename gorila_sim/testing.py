@@ -1,0 +1,83 @@
+"""Robustness rules as tests: run a scenario with a seed, then state what must hold.
+
+    from gorila_sim.testing import simulate
+
+    def test_the_threshold_holds_on_a_bad_day():
+        run = simulate("bad-day", seed=3, overrides=["stop.env_steps=20000"])
+        run.assert_no_applied_staler_than(8)
+        run.assert_discard_rate_below(0.2)
+        run.assert_return_reaches(50)
+
+A scenario is a library name or a path to a TOML file. Runs are cached per (scenario, seed, overrides)
+within a test session, so several tests can state several rules about one run.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .gorila import RunResult, mean_return_curve
+from .trace import FATES
+
+
+class Outcome:
+    """A finished run and the rules one may assert about it; a failed rule says what was measured."""
+
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+        self.summary = result.summary
+        self.trace = result.trace
+
+    def applied_staleness(self) -> np.ndarray:
+        gradients = self.trace.table("gradients")
+        if not gradients["fate"].size:
+            return np.array([], dtype=int)
+        return gradients["staleness"][gradients["fate"] == "applied"].astype(int)
+
+    def discard_rate(self, *reasons: str) -> float:
+        """Discarded gradients (for `reasons`, or any) over all gradients that met a fate."""
+        unknown = sorted(set(reasons) - set(FATES))
+        if unknown:
+            raise ValueError(f"unknown discard reason {unknown[0]!r}; reasons are {', '.join(FATES[1:])}")
+        counts = self.summary["gradients"]
+        total = sum(counts.values())
+        wanted = reasons or tuple(fate for fate in FATES if fate != "applied")
+        return sum(counts[fate] for fate in wanted) / total if total else 0.0
+
+    def best_mean_return(self, window: int = 10) -> float:
+        _, means = mean_return_curve(self.trace, window)
+        return float(means.max()) if means.size else float("-inf")
+
+    def assert_no_applied_staler_than(self, tau: int) -> None:
+        staleness = self.applied_staleness()
+        worst = int(staleness.max()) if staleness.size else 0
+        count = int(np.count_nonzero(staleness > tau))
+        assert count == 0, f"{count} applied gradients were staler than {tau} (the stalest: {worst})"
+
+    def assert_discard_rate_below(self, rate: float, *reasons: str) -> None:
+        measured = self.discard_rate(*reasons)
+        which = ", ".join(reasons) or "any reason"
+        assert measured < rate, (
+            f"discard rate ({which}) {measured:.3f} is not below {rate} ({self.summary['gradients']})"
+        )
+
+    def assert_return_reaches(self, target: float, window: int = 10) -> None:
+        best = self.best_mean_return(window)
+        assert best >= target, f"the mean return over {window} episodes peaked at {best:.1f}, below {target}"
+
+
+def simulate(scenario: str | Path, seed: int | None = None, overrides: Sequence[str] = ()) -> Outcome:
+    """Run `scenario` (a library name or a TOML path) with `seed` and `overrides` ("key.path=value")."""
+    return Outcome(_run(str(scenario), seed, tuple(overrides)))
+
+
+@functools.lru_cache(maxsize=16)
+def _run(scenario: str, seed: int | None, overrides: tuple[str, ...]) -> RunResult:
+    from .scenario import load_scenario, resolve, run_scenario
+
+    seeded = (*overrides, f"scenario.seed={seed}") if seed is not None else overrides
+    return run_scenario(load_scenario(resolve(scenario), seeded))
