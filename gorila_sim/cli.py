@@ -100,32 +100,21 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_OVERRIDES = ("stop.env_steps=100000", "stop.sim_time=60")
+"""The demo runs its scenario longer than the library's CI-sized settings, long enough to learn."""
+
+
 def _demo(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import Progress
+    from .report import make_report
+    from .results import read_results
+    from .scenario import load_scenario, resolve
 
-    from .demo import DEMO_CRASH, demo_config, demo_faults
-    from .gorila import build, summarise
-    from .trace import Trace
-
-    console = Console()
-    config = demo_config(seed=args.seed, env_steps=args.env_steps)
-    trace = Trace()
-    sim, cluster = build(config, trace)
-    demo_faults(sim)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("simulating a Gorila cluster", total=config.total_env_steps)
-        cluster.on_progress = lambda steps: progress.update(task, completed=steps)
-        started = time.perf_counter()
-        sim.run(until=config.max_sim_time)
-        wall = time.perf_counter() - started
-    summary = summarise(trace, sim, cluster, wall)
-    console.print(
-        f"Gorila on {config.env_id}: {config.actors} actors, {config.learners} learners, "
-        f"{config.shards} shards, global replay, lognormal latency with 1% loss; "
-        f"shard-1 down from {DEMO_CRASH[0]} s to {DEMO_CRASH[1]} s"
-    )
-    _print_summary(console, summary)
+    overrides = [*DEMO_OVERRIDES, f"scenario.seed={args.seed}", *args.set]
+    scenario = load_scenario(resolve(args.scenario), overrides)
+    out = Path(args.out)
+    _run_and_write(scenario, out)
+    written = make_report([read_results(out)], out / "report")
+    print(f"report: {out / 'report' / 'report.md'} (plots: {', '.join(p.name for p in written[:-1])})")
     return 0
 
 
@@ -212,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
+    from .scenario.commands import add_commands
+
+    add_commands(commands)
+
     queueing = commands.add_parser(
         "queueing", help="validate the simulation kernel against queueing theory (M/M/1, M/D/1, stragglers)"
     )
@@ -221,9 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     queueing.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
     queueing.set_defaults(handler=_queueing)
 
-    demo = commands.add_parser("demo", help="simulate a small Gorila cluster with faults and summarise it")
-    demo.add_argument("--env-steps", type=_positive_int, default=100_000, help="env steps (default 100000)")
+    demo = commands.add_parser("demo", help="run a library scenario end to end: results, summary and report")
+    demo.add_argument("--scenario", default="bad-day", help="library scenario or TOML file (default bad-day)")
     demo.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
+    demo.add_argument("--out", default="runs/demo", help="results directory (default runs/demo)")
+    demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field")
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser(

@@ -20,6 +20,14 @@ def _rolling_mean(values: np.ndarray, window: int = 10) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
+def _legend_or_note(ax, empty: str) -> None:
+    """A legend of what was drawn, or a note saying why nothing was."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color="grey")
+
+
 def _learning_curves(runs: list[StoredRun], axes) -> None:
     by_time, by_steps = axes
     for run in runs:
@@ -30,7 +38,7 @@ def _learning_curves(runs: list[StoredRun], axes) -> None:
             by_steps.plot(episodes["env_steps"][9:], means, label=run.label)
     by_time.set(xlabel="simulated time (s)", ylabel="mean return, last 10 episodes", title="Learning curve")
     by_steps.set(xlabel="env steps", title="Learning curve")
-    by_time.legend(fontsize="small")
+    _legend_or_note(by_time, "fewer than 10 episodes")
 
 
 def _staleness(runs: list[StoredRun], ax) -> None:
@@ -41,7 +49,7 @@ def _staleness(runs: list[StoredRun], ax) -> None:
             bins = np.arange(-0.5, applied.max() + 1.5)
             ax.hist(applied, bins=bins, histtype="step", label=run.label, density=True)
     ax.set(xlabel="staleness (server versions)", ylabel="fraction of applied gradients", title="Staleness")
-    ax.legend(fontsize="small")
+    _legend_or_note(ax, "no gradient was applied")
 
 
 def _discards(runs: list[StoredRun], ax) -> None:
@@ -57,7 +65,7 @@ def _discards(runs: list[StoredRun], ax) -> None:
                 prefix = f"{run.label}: " if len(runs) > 1 else ""
                 ax.plot(centres, counts, drawstyle="steps-mid", label=f"{prefix}{fate}")
     ax.set(xlabel="simulated time (s)", ylabel="discarded gradients per bin", title="Discards by reason")
-    ax.legend(fontsize="small")
+    _legend_or_note(ax, "no gradient was discarded")
 
 
 def _fault_intervals(

@@ -39,11 +39,35 @@ def test_bad_arguments_give_one_line_and_exit_2():
         assert lines[0].startswith("gorila-sim")
 
 
-def test_demo_runs_a_gorila_cluster(capsys):
-    assert main(["demo", "--env-steps", "3000", "--seed", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "env steps" in out and "3,000" in out
-    assert "gradients applied" in out and "staleness p50" in out
+def test_demo_runs_a_library_scenario_and_makes_its_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--set", "stop.env_steps=3000"]) == 0
+    printed = capsys.readouterr().out
+    assert "bad-day" in printed and "3,000" in printed and "gradients applied" in printed
+    assert (out / "summary.json").exists() and (out / "trace" / "gradients.parquet").exists()
+    assert (out / "report" / "report.md").exists() and (out / "report" / "learning.png").exists()
+    assert str(out / "report" / "report.md") in printed
+
+
+def test_run_and_report_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("run", "baseline", "--set", "stop.env_steps=2000", "--seed", "4", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert (out / "scenario.json").exists()
+    report = run_cli("report", str(out), str(out), "--out", str(tmp_path / "both"))
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "both" / "report.md").exists()
+
+
+def test_run_and_report_refuse_bad_input_in_one_line(tmp_path):
+    for args in (
+        ["run", "no-such-scenario"],
+        ["run", "baseline", "--set", "topology.actors=-1"],
+        ["report", str(tmp_path)],
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 1, args
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 def test_calibrate_writes_a_profile_that_loads(tmp_path):

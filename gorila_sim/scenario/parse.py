@@ -1,0 +1,208 @@
+"""Reading a scenario: TOML text to a checked GorilaConfig and fault timeline, or one ScenarioError."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from netmodels import LinkModel, ModelError, checks, link_from_spec, node_from_spec
+
+from ..config import ConfigError, GorilaConfig
+from ..costs import CostProfile
+from .errors import ScenarioError
+from .faults import Fault, faults_from_spec
+from .format import CONFIG_PATHS, REQUIRED, SECTIONS, TABLES, check_keys, table, text
+from .locate import line_of, quote_key, split_path
+from .overrides import parse_override, with_overrides
+from .topology import describe, node_names, roles
+
+LINK_KEYS = tuple(f.name for f in fields(LinkModel))
+COST_KEYS = tuple(f.name for f in fields(CostProfile))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A checked scenario: the run's config, its faults resolved to the nodes they hit, and its table."""
+
+    name: str
+    description: str
+    config: GorilaConfig
+    faults: tuple[Fault, ...]
+    table: dict[str, Any]
+    """The scenario as read, overrides applied: what to write beside a run's results to rerun it."""
+    source: str = "<scenario>"
+    """Where the scenario came from (its file), for messages."""
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """Every node of the cluster, e.g. shard-0, replay-0, learner-0, actor-0."""
+        return node_names(self.config)
+
+
+def load_scenario(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Scenario:
+    """The scenario in the TOML file at `path`, with `overrides` ("path.to.key=value") applied."""
+    source = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(source, None, f"cannot be read ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError(source, None, f"is not UTF-8 text (byte {error.start}: {error.reason})") from None
+    return parse_scenario(text, source, overrides, base_dir=Path(path).parent)
+
+
+def parse_scenario(
+    text: str,
+    source: str = "<scenario>",
+    overrides: Sequence[str] = (),
+    base_dir: str | os.PathLike[str] | None = None,
+) -> Scenario:
+    """The scenario in TOML `text`, with `overrides` applied; `source` names it in error messages, and a
+    relative `costs.profile` is read from `base_dir` (default: the working directory)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _syntax_error(error, source, text) from None
+    raw = with_overrides(raw, overrides)
+    try:
+        return _scenario(raw, source, Path(base_dir or "."))
+    except ModelError as error:
+        raise _located(error, source, text, overrides) from None
+
+
+_TOML_PLACE = re.compile(r"(.*) \(at (?:line (\d+), column (\d+)|end of document)\)")
+
+
+def _syntax_error(error: tomllib.TOMLDecodeError, source: str, text: str) -> ScenarioError:
+    match = _TOML_PLACE.fullmatch(str(error))
+    if match is None:
+        return ScenarioError(source, None, f"not valid TOML: {error}")
+    message, line, column = match.groups()
+    if line is None:
+        return ScenarioError(source, None, f"not valid TOML: {message} (at the end)", text.count("\n") + 1)
+    return ScenarioError(source, None, f"not valid TOML: {message} (column {column})", int(line))
+
+
+def _located(error: ModelError, source: str, text: str, overrides: Sequence[str]) -> ScenarioError:
+    """`error` as a ScenarioError at its line, or naming the override that set the bad value."""
+    path = split_path(error.param)
+    if path is None:
+        return ScenarioError(source, error.param, error.problem)
+    for override in reversed(overrides):
+        overridden = parse_override(override)[0]
+        if path[: len(overridden)] == overridden:
+            return ScenarioError(source, error.param, f"{error.problem} (set by override {override!r})")
+    return ScenarioError(source, error.param, error.problem, line_of(text, path))
+
+
+def _scenario(raw: Mapping[str, Any], source: str, base_dir: Path) -> Scenario:
+    check_keys(raw, "", TABLES)
+    values: dict[str, Any] = {}
+    for section, keys in SECTIONS.items():
+        spec = table(raw.get(section, {}), section)
+        check_keys(spec, section, keys, REQUIRED.get(section, ()))
+        for name, value in spec.items():
+            checked = keys[name].check(f"{section}.{name}", value)
+            if keys[name].field is not None:
+                values[keys[name].field] = checked
+    _check_topology(raw.get("topology", {}))
+    try:
+        topology = GorilaConfig(**values)
+        nodes = node_names(topology)
+        config = replace(
+            topology,
+            **_network(raw.get("network", {}), nodes),
+            nodes=_node_models(raw.get("nodes", {}), nodes),
+            costs=_costs(raw.get("costs", {}), base_dir),
+        )
+    except ConfigError as error:
+        field, _, problem = str(error).partition(": ")
+        raise ModelError(CONFIG_PATHS.get(field, field), problem) from None
+    about = raw["scenario"]
+    return Scenario(
+        name=about["name"],
+        description=about.get("description", ""),
+        config=config,
+        faults=faults_from_spec(raw.get("faults", []), nodes, config.seed),
+        table=dict(raw),
+        source=source,
+    )
+
+
+def _check_topology(spec: Mapping[str, Any]) -> None:
+    """Reject topology keys that the chosen mode ignores: they would silently do nothing."""
+    if spec.get("bundled", GorilaConfig.bundled):
+        for key in ("learners", "replay", "replay_nodes"):
+            if key in spec:
+                why = "each bundle has its own learner and replay memory"
+                raise ModelError(
+                    f"topology.{key}", f"has no effect in bundled mode, where {why} (set bundled = false)"
+                )
+    elif spec.get("replay", GorilaConfig.replay) == "local" and "replay_nodes" in spec:
+        raise ModelError(
+            "topology.replay_nodes",
+            "has no effect with replay = 'local', one per actor (set replay = 'global')",
+        )
+
+
+def _network(spec: Any, nodes: Sequence[str]) -> dict[str, Any]:
+    """The default link (the keys of [network] itself), and the links by role pair and by node pair."""
+    spec = table(spec, "network")
+    check_keys(spec, "network", (*LINK_KEYS, "roles", "links"))
+    present = roles(nodes)
+    role_links, node_links = {}, {}
+    for pair, link in table(spec.get("roles", {}), "network.roles").items():
+        path = f"network.roles.{quote_key(pair)}"
+        role_links[_pair(pair, path, present, "role", ", ".join(present))] = link_from_spec(link, path)
+    for pair, link in table(spec.get("links", {}), "network.links").items():
+        path = f"network.links.{quote_key(pair)}"
+        node_links[_pair(pair, path, nodes, "node", describe(nodes))] = link_from_spec(link, path)
+    default = link_from_spec({key: spec[key] for key in LINK_KEYS if key in spec}, "network")
+    return {"link": default, "role_links": role_links, "node_links": node_links}
+
+
+def _pair(key: str, path: str, known: Sequence[str], what: str, listed: str) -> tuple[str, str]:
+    """The (sender, receiver) that a key like "learner->shard" names, each one of `known`."""
+    sender, arrow, receiver = (part.strip() for part in key.partition("->"))
+    if not arrow:
+        raise ModelError(path, f'must name a sender and a receiver, as in "{known[-1]}->{known[0]}"')
+    for name in (sender, receiver):
+        if name not in known:
+            raise ModelError(path, f"no {what} {name!r} in this topology (it has {listed})")
+    return sender, receiver
+
+
+def _node_models(spec: Any, nodes: Sequence[str]) -> dict[str, Any]:
+    spec = table(spec, "nodes")
+    present = roles(nodes)
+    check_keys(spec, "nodes", present)
+    return {role: node_from_spec(node, f"nodes.{role}") for role, node in spec.items()}
+
+
+def _costs(spec: Any, base_dir: Path) -> CostProfile:
+    """The compute costs: a profile file's (or the defaults), with the keys given here on top."""
+    spec = table(spec, "costs")
+    check_keys(spec, "costs", ("profile", *COST_KEYS))
+    profile = CostProfile()
+    if "profile" in spec:
+        file = text("costs.profile", spec["profile"])
+        try:
+            profile = CostProfile.load(base_dir / file)
+        except OSError as error:
+            raise ModelError("costs.profile", f"cannot read {file!r} ({error.strerror or error})") from None
+        except ValueError as error:
+            raise ModelError("costs.profile", f"{file!r} is not a cost profile ({error})") from None
+    values = {
+        key: checks.number(f"costs.{key}", spec[key], low=0.0, low_open=key == "bytes_per_second")
+        for key in COST_KEYS
+        if key in spec
+    }
+    return replace(profile, **values)
+
+
+__all__ = ["Scenario", "load_scenario", "parse_scenario"]
