@@ -177,6 +177,40 @@ def _run_and_write(scenario, out: Path) -> None:
     console.print(f"results in {out}/")
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from .scenario import ScenarioError, load_scenario, resolve
+    from .sweep import parse_grid, plot_sweep, points, sweep, write_table
+
+    try:
+        grid = parse_grid(args.grid)
+        for settings, _ in points(grid, 1):
+            load_scenario(resolve(args.scenario), [f"{key}={value}" for key, value in settings.items()])
+    except (ValueError, ScenarioError) as error:
+        print(f"gorila-sim sweep: {error}", file=sys.stderr)
+        return 1
+    total = len(points(grid, args.seeds))
+    console = Console()
+    where = f"on Ray at {args.ray}" if args.ray else "in local processes"
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{total} runs {where}", total=total)
+        rows = sweep(
+            args.scenario, grid, args.seeds, args.workers, args.ray, lambda _: progress.advance(task)
+        )
+    out = Path(args.out) if args.out else Path("runs") / f"sweep-{Path(args.scenario).stem}"
+    csv_path, markdown = write_table(rows, grid, out)
+    plots = plot_sweep(rows, grid, out)
+    table = Table(*rows[0].keys(), title=f"{args.scenario}: {total} runs")
+    for row in rows:
+        table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row.values()))
+    console.print(table)
+    console.print(f"wrote {csv_path}, {markdown.name} and {', '.join(p.name for p in plots)} in {out}/")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from .report import make_report
     from .results import read_results
@@ -244,6 +278,27 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", nargs="+", metavar="DIR", help="results directories (several are overlaid)")
     report.add_argument("--out", default=None, help="where to write the report (default: FIRST_DIR/report)")
     report.set_defaults(handler=_report)
+
+    sweep = commands.add_parser(
+        "sweep", help="run a scenario over a grid of settings and seeds; one table, plots"
+    )
+    sweep.add_argument("scenario", help="library scenario name or TOML file")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2",
+        help="a field and its values, e.g. training.staleness.max_staleness=4,8 (repeatable)",
+    )
+    sweep.add_argument(
+        "--seeds", type=_positive_int, default=1, help="seeds 0..N-1 per grid point (default 1)"
+    )
+    sweep.add_argument("--workers", type=_positive_int, default=None, help="local processes (default: cores)")
+    sweep.add_argument("--ray", default=None, metavar="auto|ADDRESS", help="run on a Ray cluster instead")
+    sweep.add_argument(
+        "--out", default=None, help="where to write the table and plots (default runs/sweep-NAME)"
+    )
+    sweep.set_defaults(handler=_sweep)
 
     calibrate = commands.add_parser("calibrate", help="measure this machine and write a compute-cost profile")
     calibrate.add_argument(
