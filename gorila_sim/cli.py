@@ -140,14 +140,10 @@ def _print_summary(console, summary: dict) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .scenario import ScenarioError, load_scenario, resolve
+    from .scenario import load_scenario, resolve
 
     overrides = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
-    try:
-        scenario = load_scenario(resolve(args.scenario), overrides)
-    except ScenarioError as error:
-        print(f"gorila-sim run: {error}", file=sys.stderr)
-        return 1
+    scenario = load_scenario(resolve(args.scenario), overrides)
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{scenario.config.seed}"
     _run_and_write(scenario, out)
     return 0
@@ -313,8 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .scenario.errors import ScenarioError
+
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except ScenarioError as error:  # also what only building the cluster finds, such as an unusable env_id
+        print(f"gorila-sim {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

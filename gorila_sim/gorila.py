@@ -85,10 +85,20 @@ def _lost(trace: Trace, sim: Simulation, message: Message, why: str) -> None:
         trace.gradient(sim.now, message.payload.learner, shard_index, fate, -1)
 
 
-def run(config: GorilaConfig, on_progress: Callable[[int], None] | None = None) -> RunResult:
-    """Run until `total_env_steps`, `target_return` or `max_sim_time`, whichever comes first."""
+def run(
+    config: GorilaConfig,
+    on_progress: Callable[[int], None] | None = None,
+    faults: Callable[[Simulation], None] | None = None,
+) -> RunResult:
+    """Run until `total_env_steps`, `target_return` or `max_sim_time`, whichever comes first.
+
+    `on_progress(env_steps)` hears of progress every 1,000 env steps; `faults(sim)` may schedule faults on
+    the simulation before it runs.
+    """
     trace = Trace()
     sim, cluster = build(config, trace)
+    if faults is not None:
+        faults(sim)
     cluster.on_progress = on_progress
     started = time.perf_counter()
     sim.run(until=config.max_sim_time)

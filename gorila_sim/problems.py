@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .config import GorilaConfig
+from .config import ConfigError, GorilaConfig
 from .dqn import Batch, GradientResult
 
 
@@ -58,7 +58,7 @@ def make_env(env_id: str):
     try:
         import ale_py
     except ImportError:
-        raise ValueError(f"env_id: {env_id!r} needs ale-py: pip install 'gorila-sim[atari]'") from None
+        raise ConfigError(f"env_id: {env_id!r} needs ale-py: pip install 'gorila-sim[atari]'") from None
     from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
     gym.register_envs(ale_py)
@@ -80,13 +80,17 @@ class DQNProblem:
         try:
             probe = make_env(config.env_id)
         except gym.error.Error as error:
-            raise ValueError(f"env_id: {error}") from None
+            raise ConfigError(f"env_id: {error}") from None
         self._observation_space, self._action_space = probe.observation_space, probe.action_space
         probe.close()
         self.obs_shape = tuple(self._observation_space.shape)
         self.obs_dtype = self._observation_space.dtype
         torch.manual_seed(config.seed)
-        self._initial = FlatParams(self._network()).get()
+        try:
+            network = self._network()
+        except ValueError as error:
+            raise ConfigError(f"env_id: {config.env_id!r}: {error}") from None
+        self._initial = FlatParams(network).get()
         self.param_size = self._initial.size
 
     def _network(self):

@@ -60,7 +60,10 @@ def test_run_and_report_from_the_command_line(tmp_path):
 
 
 def test_run_and_report_refuse_bad_input_in_one_line(tmp_path):
+    continuous = tmp_path / "continuous.toml"
+    continuous.write_text('[scenario]\nname = "x"\n[training]\nenv_id = "Pendulum-v1"\n')
     for args in (
+        ["run", str(continuous)],
         ["run", "no-such-scenario"],
         ["run", "baseline", "--set", "topology.actors=-1"],
         ["report", str(tmp_path)],
