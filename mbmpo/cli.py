@@ -1,0 +1,129 @@
+"""The `mbmpo` command group (`mbmpo train`, `mbmpo eval`). Heavy packages load inside the handlers."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+OVERRIDES: tuple[tuple[str, str, type, str], ...] = (
+    ("--models", "models", int, "dynamics models in the ensemble (default 5)"),
+    ("--meta-steps", "meta_steps", int, "TRPO meta-steps per iteration (default 30)"),
+    ("--inner-lr", "inner_lr", float, "α, the inner policy-gradient step size (default 0.001)"),
+    ("--max-kl", "max_kl", float, "δ, the KL bound of a TRPO meta-step (default 0.01)"),
+    ("--horizon", "horizon", int, "imagined rollout and real episode length (default 200)"),
+    ("--rollouts", "rollouts_per_model", int, "imagined trajectories per model per meta-step (default 20)"),
+    ("--real-steps", "real_steps_per_iteration", int, "real steps per iteration (default 4000)"),
+    ("--initial-steps", "initial_random_steps", int, "real steps of random actions first (default 4000)"),
+    ("--model-epochs", "model_epochs", int, "most epochs per ensemble refit (default 50)"),
+    ("--model-hidden", "model_hidden", str, "hidden sizes of the dynamics models (default 512,512)"),
+    ("--policy-hidden", "policy_hidden", str, "hidden sizes of the policy (default 32,32)"),
+)
+"""(flag, MBMPOConfig field, argument type, help) of the hyper-parameters the command line can set."""
+
+METAVARS = {int: "N", float: "X", str: "SIZES"}
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `mbmpo` command, with its `train` and `eval` subcommands, to a parser's subcommands."""
+    group = subparsers.add_parser("mbmpo", help="model-based meta-policy optimisation (Clavera et al. 2018)")
+    commands = group.add_subparsers(dest="mbmpo_command", metavar="COMMAND")
+    commands.required = True
+
+    train = commands.add_parser(
+        "train", help="train MB-MPO on a gymnasium task and write a results directory"
+    )
+    train.add_argument("--env", default="Pendulum-v1", help="environment id (default Pendulum-v1)")
+    train.add_argument(
+        "--iterations", type=int, metavar="N", help="outer iterations (default 25; 2 with --quick)"
+    )
+    train.add_argument("--out", metavar="DIR", help="results directory (default runs/mbmpo-ENV-seedSEED)")
+    train.add_argument("--seed", type=int, default=0, metavar="N", help="the run's seed (default 0)")
+    train.add_argument("--quick", action="store_true", help="tiny settings: a smoke run in seconds")
+    for flag, field, kind, text in OVERRIDES:
+        train.add_argument(flag, dest=field, type=kind, metavar=METAVARS[kind], help=text)
+    train.set_defaults(handler=_train, command_parser=train)
+
+    evaluate = commands.add_parser(
+        "eval", help="run a trained run's adapted policies on the real environment"
+    )
+    evaluate.add_argument(
+        "--run", required=True, metavar="DIR", help="the results directory of `mbmpo train`"
+    )
+    evaluate.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes (default 10)")
+    evaluate.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="the environment's seed (default 0)"
+    )
+    evaluate.set_defaults(handler=_eval, command_parser=evaluate)
+
+
+def _config_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The MBMPOConfig fields the arguments set."""
+    from .config import QUICK, ConfigError
+
+    fields: dict[str, Any] = {**(QUICK if args.quick else {}), "env_id": args.env, "seed": args.seed}
+    if args.iterations is not None:
+        fields["iterations"] = args.iterations
+    for _, field, _, _ in OVERRIDES:
+        value = getattr(args, field)
+        if value is None:
+            continue
+        if field.endswith("_hidden"):
+            try:
+                value = tuple(int(size) for size in value.split(","))
+            except ValueError:
+                raise ConfigError(f"{field}: expected sizes like 512,512, got {value!r}") from None
+        fields[field] = value
+    return fields
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .config import ConfigError, MBMPOConfig
+
+    try:
+        config = MBMPOConfig(**_config_fields(args))
+    except ConfigError as error:
+        args.command_parser.error(str(error))
+    from .train import describe, train
+
+    out = args.out or f"runs/mbmpo-{config.env_id}-seed{config.seed}"
+    console = Console()
+
+    def show(metrics: dict[str, Any]) -> None:
+        progress.update(task, completed=metrics["iteration"])
+        progress.console.print(describe(metrics))
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"MB-MPO on {config.env_id}", total=config.iterations)
+        history = train(
+            config, out, on_phase=lambda text: progress.update(task, description=text), on_iteration=show
+        )
+    last = history[-1]
+    console.print(
+        f"{last['real_steps']:,} real steps, real return of the adapted policies {last['real_return']:.1f}, "
+        f"{last['wall_s']:.1f} s; results in {out}"
+    )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    if args.episodes < 1:
+        args.command_parser.error(f"--episodes: expected a whole number >= 1, got {args.episodes}")
+    if not (Path(args.run) / "policy.pt").is_file():
+        args.command_parser.error(f"--run: no policy.pt in {args.run!r} (train a run there first)")
+    from rich.console import Console
+
+    from .train import evaluate
+
+    console = Console()
+    with console.status(f"running {args.episodes} episodes"):
+        returns = evaluate(args.run, args.episodes, args.seed)
+    mean = sum(returns) / len(returns)
+    console.print(
+        f"{len(returns)} episodes: mean return {mean:.1f}, min {min(returns):.1f}, max {max(returns):.1f}"
+    )
+    return 0

@@ -1,0 +1,144 @@
+"""The meta-learning step of MB-MPO: adapt to each model by one policy-gradient step, then improve the
+pre-adaptation parameters θ by TRPO on how the adapted policies do, differentiating through the adaptation.
+
+For model k, with J_k the vanilla policy-gradient objective on model k's imagined trajectories,
+
+    θ'_k(θ) = θ + α ∇_θ J_k(θ)
+
+and the meta-objective is the mean over k of the TRPO surrogate of π_θ'_k(θ) on the trajectories that
+π_θ'_k sampled in model k. Its gradient in θ flows through ∇_θ J_k (second order), because the inner
+gradient is built with create_graph=True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .advantages import advantages, alive_mask
+from .config import MBMPOConfig
+from .policy import GaussianPolicy
+from .rollouts import Trajectories
+from .trpo import trpo_step
+
+Imagine = Callable[[Tensor, Tensor, Tensor], Trajectories]
+"""(params (K, P), start_states (K, N, obs_dim), noise (K, N, T, act_dim)) -> imagined trajectories."""
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Trajectories of K models with their advantages, normalised per model over the steps that happened."""
+
+    trajectories: Trajectories
+    advantages: Tensor
+    """(K, N, T)"""
+    alive: Tensor
+    """(K, N, T) 1.0 for steps that happened, 0.0 after a termination."""
+
+
+@dataclass(frozen=True)
+class MetaStats:
+    """What one meta-step saw and did."""
+
+    return_before: float
+    """Mean imagined return before adaptation (θ)."""
+    return_after: float
+    """Mean imagined return after adaptation (θ'_k in model k)."""
+    kl: float
+    """Mean KL of the accepted TRPO step (0 if the line search accepted none)."""
+
+
+def samples(trajectories: Trajectories, discount: float, lam: float) -> Samples:
+    """Attach each model's GAE advantages, shifted and scaled to mean 0, std 1 over its live steps."""
+    alive = alive_mask(trajectories.dones)
+    raw = advantages(trajectories.obs, trajectories.rewards, trajectories.dones, discount, lam)
+    count = alive.sum(dim=(1, 2), keepdim=True)
+    mean = (raw * alive).sum(dim=(1, 2), keepdim=True) / count
+    std = torch.sqrt((((raw - mean) * alive) ** 2).sum(dim=(1, 2), keepdim=True) / count)
+    return Samples(trajectories, (raw - mean) / (std + 1e-8) * alive, alive)
+
+
+def _log_probs(policy: GaussianPolicy, params: Tensor, trajectories: Trajectories) -> Tensor:
+    """log π_params[k](a | s) of model k's steps, (K, N, T)."""
+    k, n, t, _ = trajectories.obs.shape
+    obs = trajectories.obs.reshape(k, n * t, -1)
+    actions = trajectories.actions.reshape(k, n * t, -1)
+    return policy.log_prob(params, obs, actions).reshape(k, n, t)
+
+
+def _per_model_mean(values: Tensor, alive: Tensor) -> Tensor:
+    return (values * alive).sum(dim=(1, 2)) / alive.sum(dim=(1, 2))
+
+
+def adapt(policy: GaussianPolicy, theta: Tensor, pre: Samples, inner_lr: float, create_graph: bool) -> Tensor:
+    """θ'_k = θ + α ∇_θ J_k(θ) for every model k, (K, P); J_k is the mean over model k's live steps of
+    log π_θ(a | s) · A(s, a). With create_graph the result stays a differentiable function of θ."""
+    models = pre.advantages.shape[0]
+    stacked = theta.expand(models, -1)
+    if not stacked.requires_grad:
+        stacked = stacked.clone().requires_grad_()
+    objective = _per_model_mean(_log_probs(policy, stacked, pre.trajectories) * pre.advantages, pre.alive)
+    # Row k of the gradient of the sum is ∇ J_k, since J_k depends on row k only.
+    (gradient,) = torch.autograd.grad(objective.sum(), stacked, create_graph=create_graph)
+    adapted = stacked + inner_lr * gradient
+    return adapted if create_graph else adapted.detach()
+
+
+def meta_objective(
+    policy: GaussianPolicy, theta: Tensor, pre: Samples, post: Samples, post_params: Tensor, inner_lr: float
+) -> tuple[Tensor, Tensor]:
+    """(surrogate, KL) of θ: the mean over models of E[π_θ'_k(a | s) / π_old(a | s) · A] on the
+    post-adaptation samples, and the mean KL from π_old to π_θ'_k there; π_old are the adapted policies
+    post_params (K, P) that sampled them."""
+    adapted = adapt(policy, theta, pre, inner_lr, create_graph=True)
+    ratio = torch.exp(_log_probs(policy, adapted, post.trajectories) - post.trajectories.log_probs)
+    surrogate = _per_model_mean(ratio * post.advantages, post.alive).mean()
+    k, n, t, _ = post.trajectories.obs.shape
+    kl = policy.kl(post_params, adapted, post.trajectories.obs.reshape(k, n * t, -1)).reshape(k, n, t)
+    return surrogate, _per_model_mean(kl, post.alive).mean()
+
+
+def adapted_policies(
+    policy: GaussianPolicy,
+    theta: Tensor,
+    imagine: Imagine,
+    start_states: Tensor,
+    noise: Tensor,
+    config: MBMPOConfig,
+) -> tuple[Tensor, Samples]:
+    """Sample with θ in every model and adapt to each: (θ'_k (K, P), the pre-adaptation samples)."""
+    models = start_states.shape[0]
+    pre = samples(
+        imagine(theta.detach().expand(models, -1), start_states, noise), config.discount, config.gae_lambda
+    )
+    return adapt(policy, theta.detach(), pre, config.inner_lr, create_graph=False), pre
+
+
+def meta_step(
+    policy: GaussianPolicy,
+    theta: Tensor,
+    imagine: Imagine,
+    start_states: tuple[Tensor, Tensor],
+    noise: tuple[Tensor, Tensor],
+    config: MBMPOConfig,
+) -> tuple[Tensor, MetaStats]:
+    """One MB-MPO meta-step: imagined trajectories with θ, adaptation, imagined trajectories with every
+    θ'_k, and a TRPO step on θ. start_states and noise hold (before adaptation, after adaptation)."""
+    post_params, pre = adapted_policies(policy, theta, imagine, start_states[0], noise[0], config)
+    post = samples(imagine(post_params, start_states[1], noise[1]), config.discount, config.gae_lambda)
+    step = trpo_step(
+        theta,
+        lambda candidate: meta_objective(policy, candidate, pre, post, post_params, config.inner_lr),
+        max_kl=config.max_kl,
+        cg_iterations=config.cg_iterations,
+        damping=config.cg_damping,
+    )
+    stats = MetaStats(
+        return_before=float(pre.trajectories.returns().mean()),
+        return_after=float(post.trajectories.returns().mean()),
+        kl=step.kl,
+    )
+    return step.theta, stats

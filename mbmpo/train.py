@@ -1,0 +1,255 @@
+"""The MB-MPO loop (Clavera et al. 2018, Algorithm 1) and the evaluation of a saved run.
+
+    collect real data with uniformly random actions
+    repeat for each iteration:
+        refit the dynamics ensemble on all real data
+        meta-train θ for `meta_steps` TRPO steps on imagined data (mbmpo.meta)
+        adapt θ to each model, θ'_k, and collect real data with every θ'_k
+
+A run's directory holds config.json, metrics.jsonl (one JSON object per iteration), curve.png (real and
+imagined returns against real steps) and policy.pt (θ and the adapted θ'_k).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from .buffer import TransitionBuffer
+from .config import MBMPOConfig
+from .dynamics import DynamicsEnsemble
+from .envs import TASKS
+from .meta import adapted_policies, meta_step
+from .plot import line_chart, write_png
+from .policy import GaussianPolicy
+from .rollouts import BACKENDS
+
+Actor = Callable[[np.ndarray], np.ndarray]
+"""observation -> action, already clipped to the action bounds."""
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """Whole real episodes: their transitions and their undiscounted returns."""
+
+    obs: np.ndarray
+    actions: np.ndarray
+    next_obs: np.ndarray
+    returns: list[float]
+
+
+def make_env(config: MBMPOConfig) -> gym.Env:
+    """The real environment, its episodes cut at the horizon."""
+    return gym.make(config.env_id, max_episode_steps=config.horizon)
+
+
+def run_episodes(env: gym.Env, act: Actor, min_steps: int) -> Episodes:
+    """Run whole episodes until at least `min_steps` steps have been taken."""
+    obs_list, action_list, next_list, returns = [], [], [], []
+    while len(obs_list) < min_steps:
+        obs, _ = env.reset()
+        total, done = 0.0, False
+        while not done:
+            action = act(obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            obs_list.append(obs)
+            action_list.append(action)
+            next_list.append(next_obs)
+            total += float(reward)
+            obs, done = next_obs, terminated or truncated
+        returns.append(total)
+    return Episodes(np.array(obs_list), np.array(action_list), np.array(next_list), returns)
+
+
+def policy_actor(
+    policy: GaussianPolicy, params: torch.Tensor, bound: float, generator: torch.Generator
+) -> Actor:
+    """Sample from π_params, clipped to [-bound, bound]."""
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        noise = torch.randn(1, policy.act_dim, generator=generator)
+        with torch.no_grad():
+            action, _ = policy.sample(params, torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0), noise)
+        return action[0].clamp(-bound, bound).numpy()
+
+    return act
+
+
+def train(
+    config: MBMPOConfig,
+    out: str | Path | None = None,
+    on_phase: Callable[[str], None] | None = None,
+    on_iteration: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run MB-MPO; return one metrics record per iteration (iteration 0: the random data). With `out`,
+    write the results directory there. `on_phase` hears what the run is doing, `on_iteration` each
+    record as it is made."""
+    torch.set_num_threads(1)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    task = TASKS[config.env_id]
+    env, start_env = make_env(config), make_env(config)
+    env.reset(seed=config.seed)
+    start_env.reset(seed=config.seed + 1)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    k, n = config.models, config.rollouts_per_model
+
+    buffer = TransitionBuffer(config.buffer_size, obs_dim, act_dim, k, config.validation_fraction, rng)
+    ensemble = DynamicsEnsemble(obs_dim, act_dim, k, config.model_hidden)
+    policy = GaussianPolicy(obs_dim, act_dim, config.policy_hidden, config.init_log_std)
+    theta = policy.theta.detach().clone()
+    imagine = partial(BACKENDS[config.backend], ensemble, policy, task=task)
+
+    def start_states() -> torch.Tensor:
+        """K×N states from the environment's initial-state distribution (resets cost no real steps)."""
+        states = np.array([start_env.reset()[0] for _ in range(k * n)], dtype=np.float32)
+        return torch.from_numpy(states).reshape(k, n, obs_dim)
+
+    def noise() -> torch.Tensor:
+        return torch.randn(k, n, config.horizon, act_dim, generator=generator)
+
+    def tell(text: str) -> None:
+        if on_phase is not None:
+            on_phase(text)
+
+    results = Path(out) if out is not None else None
+    if results is not None:
+        results.mkdir(parents=True, exist_ok=True)
+        (results / "config.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
+        (results / "metrics.jsonl").write_text("")
+    history: list[dict[str, Any]] = []
+
+    def record(metrics: dict[str, Any]) -> None:
+        history.append(metrics)
+        if results is not None:
+            with (results / "metrics.jsonl").open("a") as f:
+                f.write(json.dumps(metrics) + "\n")
+        if on_iteration is not None:
+            on_iteration(metrics)
+
+    started = time.perf_counter()
+    tell("collecting random data")
+    bound = task.action_bound
+    episodes = run_episodes(
+        env, lambda _: rng.uniform(-bound, bound, act_dim).astype(np.float32), config.initial_random_steps
+    )
+    buffer.add(episodes.obs, episodes.actions, episodes.next_obs)
+    real_steps = len(episodes.obs)
+    record(
+        {
+            "iteration": 0,
+            "real_steps": real_steps,
+            "real_return": float(np.mean(episodes.returns)),
+            "collect_s": time.perf_counter() - started,
+            "wall_s": time.perf_counter() - started,
+        }
+    )
+
+    for iteration in range(1, config.iterations + 1):
+        tell(f"iteration {iteration}: fitting the dynamics ensemble")
+        phase_start = time.perf_counter()
+        val_loss = ensemble.fit(
+            *buffer.arrays(),
+            epochs=config.model_epochs,
+            batch_size=config.model_batch_size,
+            lr=config.model_lr,
+            patience=config.model_patience,
+            rng=rng,
+        )
+        fit_s = time.perf_counter() - phase_start
+
+        phase_start = time.perf_counter()
+        for step in range(config.meta_steps):
+            tell(f"iteration {iteration}: meta-step {step + 1}/{config.meta_steps}")
+            theta, stats = meta_step(
+                policy, theta, imagine, (start_states(), start_states()), (noise(), noise()), config
+            )
+        adapted, _ = adapted_policies(policy, theta, imagine, start_states(), noise(), config)
+        meta_s = time.perf_counter() - phase_start
+
+        tell(f"iteration {iteration}: collecting real data with the adapted policies")
+        phase_start = time.perf_counter()
+        share = math.ceil(config.real_steps_per_iteration / k)
+        model_returns = []
+        for params in adapted:
+            episodes = run_episodes(env, policy_actor(policy, params, bound, generator), share)
+            buffer.add(episodes.obs, episodes.actions, episodes.next_obs)
+            real_steps += len(episodes.obs)
+            model_returns.append(float(np.mean(episodes.returns)))
+        collect_s = time.perf_counter() - phase_start
+
+        if results is not None:
+            with torch.no_grad():
+                policy.theta.copy_(theta)
+            torch.save({"policy": policy.state_dict(), "adapted": adapted}, results / "policy.pt")
+        record(
+            {
+                "iteration": iteration,
+                "real_steps": real_steps,
+                "real_return": float(np.mean(model_returns)),
+                "real_return_per_model": model_returns,
+                "imagined_return_before": stats.return_before,
+                "imagined_return_after": stats.return_after,
+                "meta_kl": stats.kl,
+                "model_val_loss": val_loss.tolist(),
+                "fit_s": fit_s,
+                "meta_s": meta_s,
+                "collect_s": collect_s,
+                "wall_s": time.perf_counter() - started,
+            }
+        )
+        if results is not None:
+            plot_curve(history, results / "curve.png")
+    return history
+
+
+def describe(metrics: dict[str, Any]) -> str:
+    """One line of an iteration's metrics record."""
+    m = metrics
+    line = f"iteration {m['iteration']}: {m['real_steps']:,} real steps, real return {m['real_return']:.1f}"
+    if m["iteration"] > 0:
+        line += (
+            f", imagined {m['imagined_return_before']:.1f} -> {m['imagined_return_after']:.1f}"
+            f", model loss {max(m['model_val_loss']):.4f}"
+            f", fit {m['fit_s']:.1f} s, meta {m['meta_s']:.1f} s, collect {m['collect_s']:.1f} s"
+        )
+    return line
+
+
+def plot_curve(history: list[dict[str, Any]], path: Path) -> None:
+    """Real return of the adapted policies (blue) and imagined return after adaptation (orange) against
+    real steps."""
+    steps = np.array([m["real_steps"] for m in history], dtype=float)
+    real = np.array([m["real_return"] for m in history], dtype=float)
+    imagined = np.array([m.get("imagined_return_after", np.nan) for m in history], dtype=float)
+    write_png(path, line_chart([(steps, real, (31, 119, 180)), (steps, imagined, (255, 127, 14))]))
+
+
+def evaluate(run: str | Path, episodes: int, seed: int = 0) -> list[float]:
+    """Returns of `episodes` real episodes of a saved run's adapted policies, taking turns."""
+    torch.set_num_threads(1)
+    run = Path(run)
+    config = MBMPOConfig.from_json(json.loads((run / "config.json").read_text()))
+    saved = torch.load(run / "policy.pt")
+    env = make_env(config)
+    env.reset(seed=seed)
+    policy = GaussianPolicy(env.observation_space.shape[0], env.action_space.shape[0], config.policy_hidden)
+    policy.load_state_dict(saved["policy"])
+    generator = torch.Generator().manual_seed(seed)
+    bound = TASKS[config.env_id].action_bound
+    returns = []
+    for episode in range(episodes):
+        act = policy_actor(policy, saved["adapted"][episode % len(saved["adapted"])], bound, generator)
+        returns += run_episodes(env, act, 1).returns
+    return returns

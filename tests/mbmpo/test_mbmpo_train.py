@@ -1,0 +1,115 @@
+"""A whole MB-MPO iteration at tiny settings, its results directory, eval, the CLI and config errors."""
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from mbmpo.cli import add_commands
+from mbmpo.config import QUICK, ConfigError, MBMPOConfig
+from mbmpo.train import evaluate, train
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """As gorila-sim's parser: bad arguments give one line and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = OneLineParser(prog="gorila-sim")
+    add_commands(root.add_subparsers(dest="command", parser_class=OneLineParser))
+    return root
+
+
+def test_one_iteration_writes_the_results_directory_and_eval_runs_it(tmp_path):
+    config = MBMPOConfig(**{**QUICK, "iterations": 1})
+    history = train(config, tmp_path / "run")
+    assert [m["iteration"] for m in history] == [0, 1]
+    last = history[-1]
+    assert last["real_steps"] >= QUICK["initial_random_steps"] + QUICK["real_steps_per_iteration"]
+    assert len(last["model_val_loss"]) == len(last["real_return_per_model"]) == QUICK["models"]
+    for key in (
+        "real_return",
+        "imagined_return_before",
+        "imagined_return_after",
+        "fit_s",
+        "meta_s",
+        "collect_s",
+    ):
+        assert isinstance(last[key], float)
+    run = tmp_path / "run"
+    assert MBMPOConfig.from_json(json.loads((run / "config.json").read_text())) == config
+    assert [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] == history
+    assert (run / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    returns = evaluate(run, episodes=3)
+    assert len(returns) == 3 and all(-16.3 * QUICK["horizon"] <= r <= 0 for r in returns)
+
+
+def test_cli_train_quick_then_eval(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    args = parser().parse_args(
+        ["mbmpo", "train", "--quick", "--iterations", "1", "--out", out, "--max-kl", "0.02"]
+    )
+    assert args.handler(args) == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["max_kl"] == 0.02
+    args = parser().parse_args(["mbmpo", "eval", "--run", out, "--episodes", "2"])
+    assert args.handler(args) == 0
+    assert "2 episodes: mean return" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, field",
+    [
+        (["train", "--env", "CartPole-v1"], "env_id"),
+        (["train", "--inner-lr", "-1"], "inner_lr"),
+        (["train", "--models", "0"], "models"),
+        (["train", "--model-hidden", "512,x"], "model_hidden"),
+        (["eval", "--run", "nowhere"], "--run"),
+    ],
+)
+def test_cli_bad_values_are_one_line_errors_naming_the_field(argv, field, capsys):
+    args = parser().parse_args(["mbmpo", *argv])
+    with pytest.raises(SystemExit) as info:
+        args.handler(args)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"gorila-sim mbmpo {argv[0]}: error: {field}")
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"env_id": "Nope-v0"}, "env_id"),
+        ({"horizon": 0}, "horizon"),
+        ({"iterations": 2.5}, "iterations"),
+        ({"max_kl": 0.0}, "max_kl"),
+        ({"discount": 1.5}, "discount"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"policy_hidden": (32, 0)}, "policy_hidden"),
+        ({"backend": "numba"}, "backend"),
+        ({"buffer_size": 10}, "buffer_size"),
+        ({"seed": True}, "seed"),
+    ],
+)
+def test_config_errors_name_the_field(change, field):
+    with pytest.raises(ConfigError, match=f"^{field}: ") as info:
+        replace(MBMPOConfig(), **change)
+    assert "\n" not in str(info.value)
+
+
+def test_config_json_round_trip_and_unknown_keys():
+    config = MBMPOConfig(env_id="HalfCheetah-v5", model_hidden=(64, 32))
+    assert MBMPOConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
+    with pytest.raises(ConfigError, match=r"^colour: not a field"):
+        MBMPOConfig.from_json({"colour": "blue"})
+
+
+def test_importing_the_cli_loads_no_heavy_package():
+    probe = "import sys, mbmpo.cli; print(sorted({'torch', 'numpy', 'rich', 'gymnasium'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
