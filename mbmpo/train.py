@@ -30,7 +30,6 @@ from .config import MBMPOConfig
 from .dynamics import DynamicsEnsemble
 from .envs import TASKS
 from .meta import adapted_policies, meta_step
-from .plot import line_chart, write_png
 from .policy import GaussianPolicy
 from .rollouts import BACKENDS
 
@@ -228,12 +227,26 @@ def describe(metrics: dict[str, Any]) -> str:
 
 
 def plot_curve(history: list[dict[str, Any]], path: Path) -> None:
-    """Real return of the adapted policies (blue) and imagined return after adaptation (orange) against
-    real steps."""
-    steps = np.array([m["real_steps"] for m in history], dtype=float)
-    real = np.array([m["real_return"] for m in history], dtype=float)
-    imagined = np.array([m.get("imagined_return_after", np.nan) for m in history], dtype=float)
-    write_png(path, line_chart([(steps, real, (31, 119, 180)), (steps, imagined, (255, 127, 14))]))
+    """Real return of the adapted policies, and imagined returns before and after adaptation, against real
+    steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [m["real_steps"] for m in history]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(steps, [m["real_return"] for m in history], marker="o", label="real, adapted policies")
+    for key, label in (
+        ("imagined_return_before", "imagined, before adaptation"),
+        ("imagined_return_after", "imagined, after adaptation"),
+    ):
+        ax.plot(steps, [m.get(key, np.nan) for m in history], linestyle="--", label=label)
+    ax.set(xlabel="real env steps", ylabel="mean episode return", title="MB-MPO")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def evaluate(run: str | Path, episodes: int, seed: int = 0) -> list[float]:
