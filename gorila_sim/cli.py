@@ -21,6 +21,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -112,7 +122,7 @@ def _demo(args: argparse.Namespace) -> int:
     overrides = [*DEMO_OVERRIDES, f"scenario.seed={args.seed}", *args.set]
     scenario = load_scenario(resolve(args.scenario), overrides)
     out = Path(args.out)
-    _run_and_write(scenario, out)
+    _run_and_write(scenario, out, args.dashboard, args.profile)
     written = make_report([read_results(out)], out / "report")
     print(f"report: {out / 'report' / 'report.md'} (plots: {', '.join(p.name for p in written[:-1])})")
     return 0
@@ -145,12 +155,15 @@ def _run(args: argparse.Namespace) -> int:
     overrides = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
     scenario = load_scenario(resolve(args.scenario), overrides)
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{scenario.config.seed}"
-    _run_and_write(scenario, out)
+    _run_and_write(scenario, out, args.dashboard, args.profile)
     return 0
 
 
-def _run_and_write(scenario, out: Path) -> None:
-    """Run a scenario with a progress bar, write its results directory, print its summary."""
+def _run_and_write(scenario, out: Path, dashboard: bool = False, profile: bool = False) -> None:
+    """Run a scenario with a progress bar (or the dashboard), write its results directory, print its
+    summary; with `profile`, under cProfile, then say where the wall time went (and in DIR/profile.json)."""
+    from contextlib import nullcontext
+
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -164,13 +177,72 @@ def _run_and_write(scenario, out: Path) -> None:
         TextColumn("{task.completed:,}/{task.total:,} env steps"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"running {scenario.name}", total=scenario.config.total_env_steps)
-        result = run_scenario(scenario, on_progress=lambda steps: progress.update(task, completed=steps))
-    write_results(result, out, scenario.table)
+    profiler = None
+    if profile:
+        from .dashboard import Profiler
+
+        profiler = Profiler()
+    with profiler or nullcontext():
+        if dashboard:
+            from .dashboard import watch_scenario
+
+            result = watch_scenario(scenario, console)
+        else:
+            with Progress(*columns, console=console, transient=True) as progress:
+                task = progress.add_task(f"running {scenario.name}", total=scenario.config.total_env_steps)
+                result = run_scenario(
+                    scenario, on_progress=lambda steps: progress.update(task, completed=steps)
+                )
+        write_results(result, out, scenario.table)
     console.print(f"{scenario.name}: {scenario.description}")
     _print_summary(console, result.summary)
+    if profiler is not None:
+        breakdown = profiler.breakdown()
+        console.print(breakdown.table())
+        console.print(f"profile in {breakdown.write(out)}")
     console.print(f"results in {out}/")
+
+
+def _emulate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .emulation import EmulationError, emulate_scenario
+    from .scenario import load_scenario, resolve
+
+    overrides = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
+    scenario = load_scenario(resolve(args.scenario), overrides)
+    name = f"{scenario.name}-seed{scenario.config.seed}-emulated"
+    out = Path(args.out) if args.out else Path("runs") / name
+    console = Console()
+    processes = f"one process per {args.nodes_per_process} node(s), time scale {args.time_scale:g}"
+    try:
+        with console.status(f"emulating {scenario.name}: {processes}"):
+            result = emulate_scenario(
+                scenario, out, nodes_per_process=args.nodes_per_process, time_scale=args.time_scale
+            )
+    except EmulationError as error:
+        print(f"gorila-sim emulate: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gorila-sim emulate: interrupted; every process of the run is stopped", file=sys.stderr)
+        return 130
+    console.print(f"{scenario.name}: {scenario.description} (emulated: {processes})")
+    _print_summary(console, result.summary)
+    console.print(f"results in {out}/")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .dashboard import replay
+
+    try:
+        replay(args.dir, Console(), args.speed)
+    except ValueError as error:
+        print(f"gorila-sim replay: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -231,9 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
+    from mbmpo.cli import add_commands as add_mbmpo_commands
+
     from .scenario.commands import add_commands
 
     add_commands(commands)
+    add_mbmpo_commands(commands)
 
     queueing = commands.add_parser(
         "queueing", help="validate the simulation kernel against queueing theory (M/M/1, M/D/1, stragglers)"
@@ -249,6 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
     demo.add_argument("--out", default="runs/demo", help="results directory (default runs/demo)")
     demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field")
+    demo.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="show the live dashboard (off a terminal: a progress line every few seconds)",
+    )
+    demo.add_argument(
+        "--profile",
+        action="store_true",
+        help="run under cProfile; print where the wall time went, write DIR/profile.json",
+    )
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser(
@@ -266,7 +351,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=_seed, default=None, help="the run's seed (default: the scenario's)")
     run.add_argument("--out", default=None, help="results directory (default runs/NAME-seedN)")
+    run.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="show the live dashboard (off a terminal: a progress line every few seconds)",
+    )
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="run under cProfile; print where the wall time went, write DIR/profile.json",
+    )
     run.set_defaults(handler=_run)
+
+    emulate = commands.add_parser(
+        "emulate", help="run a scenario in real time: a process per node, HTTP on loopback, faults for real"
+    )
+    emulate.add_argument("scenario", help="library scenario name or path to a TOML file")
+    emulate.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a field: stop.sim_time=2"
+    )
+    emulate.add_argument("--seed", type=_seed, default=None, help="the run's seed (default: the scenario's)")
+    emulate.add_argument("--out", default=None, help="results directory (default runs/NAME-seedN-emulated)")
+    emulate.add_argument(
+        "--nodes-per-process",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="nodes per OS process (default 1)",
+    )
+    emulate.add_argument(
+        "--time-scale",
+        type=_positive_number,
+        default=1.0,
+        metavar="S",
+        help="wall seconds per run second (default 1: real time; more leaves room for real CPU time)",
+    )
+    emulate.set_defaults(handler=_emulate)
 
     report = commands.add_parser(
         "report", help="plots and a markdown summary of one or more results directories"
@@ -274,6 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", nargs="+", metavar="DIR", help="results directories (several are overlaid)")
     report.add_argument("--out", default=None, help="where to write the report (default: FIRST_DIR/report)")
     report.set_defaults(handler=_report)
+
+    replay = commands.add_parser("replay", help="play a finished run's dashboard back from its results")
+    replay.add_argument("dir", metavar="DIR", help="results directory of a run")
+    replay.add_argument(
+        "--speed",
+        type=_positive_number,
+        default=None,
+        help="simulated seconds per wall second (default: the whole run in about 10 s)",
+    )
+    replay.set_defaults(handler=_replay)
 
     sweep = commands.add_parser(
         "sweep", help="run a scenario over a grid of settings and seeds; one table, plots"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,7 +27,7 @@ class Runtime(Protocol):
 
     name: str
     rng: np.random.Generator
-    disk: dict[str, Any]
+    disk: MutableMapping[str, Any]
     """Storage that survives a crash (checkpoints); everything else a node holds is lost."""
 
     def now(self) -> float:

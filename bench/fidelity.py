@@ -1,0 +1,139 @@
+"""The emulator against the simulator on the same scenarios: how far apart are the numbers that matter?
+
+Each scenario runs in the simulator and in the emulator (one process per node, real sockets and signals,
+run time stretched by a time scale so that the machine's own CPU time weighs little against the modelled
+times), both stopped at the same run time. Printed per scenario: the staleness of applied gradients (KS
+statistic, means and their relative difference), the rate of each discard reason, throughput (env steps
+and applied gradients per run second), and the learning curve (mean episode return, and the mean gap
+between the two mean-return curves at the same env steps). The last line is
+
+    RESULT staleness_rel_diff=... discard_rel_diff=...
+
+the largest relative difference over the scenarios of mean staleness and of the total discard rate:
+|emulated - simulated| / simulated, 0 when both are equal, and with a simulated discard rate of at least
+one gradient's worth (a rate of 0 in the simulator, 3 discards in the emulator reads as 300%).
+
+    python bench/fidelity.py [--quick] [--time-scale S] [--scenarios a,b,c]
+
+A full run takes about 70 s; --quick under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+from gorila_sim.emulation import emulate_scenario
+from gorila_sim.gorila import RunResult, mean_return_curve
+from gorila_sim.scenario import load_scenario, resolve, run_scenario
+from gorila_sim.trace import FATES
+
+SCENARIOS = ("baseline", "straggler-learners", "shard-crash")
+DISCARDS = tuple(fate for fate in FATES if fate != "applied")
+
+
+def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
+    """The two-sample Kolmogorov-Smirnov statistic: the largest gap between the empirical CDFs."""
+    if not a.size or not b.size:
+        return math.nan
+    values = np.union1d(a, b)
+    cdf_a = np.searchsorted(np.sort(a), values, side="right") / a.size
+    cdf_b = np.searchsorted(np.sort(b), values, side="right") / b.size
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
+def rel_diff(emulated: float, simulated: float, resolution: float = 0.0) -> float:
+    """|emulated - simulated| / |simulated|, where the simulated value counts as at least `resolution` (the
+    smallest nonzero value it could have taken: one gradient in its count); 0 when both are equal."""
+    if emulated == simulated:
+        return 0.0
+    reference = max(abs(simulated), resolution)
+    return abs(emulated - simulated) / reference if reference else math.inf
+
+
+def staleness(result: RunResult) -> np.ndarray:
+    gradients = result.trace.table("gradients")
+    if not gradients["fate"].size:
+        return np.array([])
+    return gradients["staleness"][gradients["fate"] == "applied"].astype(float)
+
+
+def discard_rates(result: RunResult) -> dict[str, float]:
+    fates = result.trace.table("gradients")["fate"]
+    total = max(1, fates.size)
+    return {fate: float(np.count_nonzero(fates == fate)) / total for fate in DISCARDS}
+
+
+def curve_gap(emulated: RunResult, simulated: RunResult) -> float:
+    """The mean absolute gap between the mean-return curves, over the env steps both runs reached."""
+    (x_e, y_e), (x_s, y_s) = mean_return_curve(emulated.trace), mean_return_curve(simulated.trace)
+    if not (x_e.size and x_s.size):
+        return math.nan
+    steps = np.linspace(max(x_e[0], x_s[0]), min(x_e[-1], x_s[-1]), 50)
+    return float(np.mean(np.abs(np.interp(steps, x_e, y_e) - np.interp(steps, x_s, y_s))))
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else math.nan
+
+
+def mean_return(result: RunResult) -> float:
+    returns = result.trace.table("episodes")["ret"]
+    return float(np.mean(returns)) if returns.size else math.nan
+
+
+def compare(name: str, until: float, time_scale: float) -> tuple[float, float]:
+    """Run scenario `name` both ways to run time `until`, print the distances; the two RESULT numbers."""
+    scenario = load_scenario(resolve(name), [f"stop.sim_time={until}", "stop.env_steps=10000000"])
+    simulated = run_scenario(scenario)
+    started = time.perf_counter()
+    emulated = emulate_scenario(scenario, time_scale=time_scale)
+    wall = time.perf_counter() - started
+    s_sim, s_emu = staleness(simulated), staleness(emulated)
+    d_sim, d_emu = discard_rates(simulated), discard_rates(emulated)
+    print(f"\n{name}: {until} s of run time; the emulation took {wall:.1f} s wall at time scale {time_scale}")
+    print(f"  {'':34}{'simulated':>12}{'emulated':>12}{'rel diff':>10}")
+
+    resolution = 1.0 / max(1, simulated.trace.table("gradients")["fate"].size)
+
+    def row(label: str, sim: float, emu: float, resolution: float = 0.0) -> None:
+        print(f"  {label:34}{sim:12.4g}{emu:12.4g}{rel_diff(emu, sim, resolution):10.1%}")
+
+    row("staleness mean (applied)", _mean(s_sim), _mean(s_emu))
+    print(f"  {'staleness KS statistic':34}{ks_statistic(s_sim, s_emu):24.3f}")
+    for fate in DISCARDS:
+        row(f"discard rate: {fate}", d_sim[fate], d_emu[fate], resolution)
+    row("discard rate: all", sum(d_sim.values()), sum(d_emu.values()), resolution)
+    row("env steps / run s", simulated.summary["env_steps"] / until, emulated.summary["env_steps"] / until)
+    row(
+        "applied gradients / run s",
+        simulated.summary["gradients"]["applied"] / until,
+        emulated.summary["gradients"]["applied"] / until,
+    )
+    row("mean episode return", mean_return(simulated), mean_return(emulated))
+    print(f"  {'mean-return curve gap':34}{curve_gap(emulated, simulated):24.3f}")
+    discards = rel_diff(sum(d_emu.values()), sum(d_sim.values()), resolution)
+    return rel_diff(_mean(s_emu), _mean(s_sim)), discards
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="0.6 s of run time per scenario, under a minute")
+    parser.add_argument(
+        "--time-scale", type=float, default=None, help="wall s per run s (default 20; quick 10)"
+    )
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated library scenarios")
+    args = parser.parse_args()
+    until = 0.6 if args.quick else 1.0
+    time_scale = args.time_scale or (10.0 if args.quick else 20.0)
+    results = [compare(name, until, time_scale) for name in args.scenarios.split(",")]
+    staleness_diff = max(r[0] for r in results)
+    discard_diff = max(r[1] for r in results)
+    print(f"RESULT staleness_rel_diff={staleness_diff:.3f} discard_rel_diff={discard_diff:.3f}")
+
+
+if __name__ == "__main__":
+    main()

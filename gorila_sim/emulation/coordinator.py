@@ -1,0 +1,423 @@
+"""The coordinator of an emulated Gorila run: one OS process per node (or per K nodes), the scenario's faults
+done to those processes for real, and the processes' traces merged into the results of a simulated run.
+
+Crash: SIGKILL at `at`; at `until` a fresh process (kept warm beforehand) takes the crashed one's nodes,
+which restore from their disks. Pause: SIGSTOP and SIGCONT. Slowdown: the node's server is told the factor
+(POST /control). Partitions, latency spikes and loss bursts are applied by the senders, which know them.
+The run ends at the scenario's `stop.sim_time` (run seconds: wall seconds over the time scale), when the
+processes' env steps add up to `stop.env_steps`, or when a process's own count or target return says so.
+Every process is killed on the way out, whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+
+from netmodels import Degradation, Partition
+
+from ..gorila import RunResult, summarise
+from ..results import write_results
+from ..scenario import NetworkFault, Scenario
+from ..scenario.topology import node_names
+from ..trace import Trace
+from .clock import RunClock
+from .directory import PortDirectory
+from .faults import Action, timeline
+from .network import TOKEN_HEADER, WireStats
+from .process import RunSpec, worker_main
+from .traces import merge, read_trace
+
+WARM_TIMEOUT_S = 120.0
+"""Wall seconds a new process may take to import and build its problem."""
+READY_TIMEOUT_S = 30.0
+"""Wall seconds an assigned process may take to start its nodes' servers."""
+FINISH_TIMEOUT_S = 10.0
+"""Wall seconds the processes may take to stop and write their traces at the end."""
+EXIT_TIMEOUT_S = 5.0
+"""Wall seconds the processes that are done may take to exit before they are killed."""
+START_MARGIN_S = 0.1
+"""Wall seconds between telling every process the start time and the start."""
+MAX_SPARES = 2
+"""Processes kept warm, ready to take the nodes of a crashed one when its restart is due."""
+
+
+class EmulationError(RuntimeError):
+    """An emulated run failed: a node raised, a process died unbidden, or processes were too slow."""
+
+
+def default_start_method() -> str:
+    """forkserver where there is one (a process starts in milliseconds from a server that imported
+    everything once), else spawn; never fork, which would copy the coordinator's threads and loop."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def emulate_scenario(
+    scenario: Scenario,
+    out: str | Path | None = None,
+    *,
+    nodes_per_process: int = 1,
+    time_scale: float = 1.0,
+    start_method: str | None = None,
+    bind: str = "127.0.0.1",
+) -> RunResult:
+    """Run `scenario` in real time, one process per `nodes_per_process` nodes; with `out`, write the same
+    results directory as a simulated run (and keep the processes' work files in `out`/emulation)."""
+
+    def emulate(workdir: Path) -> RunResult:
+        return Coordinator(scenario, workdir, nodes_per_process, time_scale, start_method, bind).run()
+
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="gorila-emulation-") as workdir:
+            return emulate(Path(workdir))
+    result = emulate(Path(out) / "emulation")
+    write_results(result, out, scenario.table)
+    return result
+
+
+@dataclass(eq=False)
+class _Worker:
+    """One process of the run, from its start to its end."""
+
+    number: int
+    process: BaseProcess
+    conn: Connection
+    trace_path: Path
+    group: int | None = None
+    warm: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    paused: bool = False
+    killed: bool = False
+    env_steps: int = 0
+    actor_steps: dict[str, int] = field(default_factory=dict)
+    started: float | None = None
+    ended: float | None = None
+
+    def record(self, nodes: list[tuple[str, ...]]) -> dict[str, Any]:
+        return {
+            "nodes": list(nodes[self.group]) if self.group is not None else [],
+            "pid": self.process.pid,
+            "exitcode": self.process.exitcode,
+            "started": self.started,
+            "ended": self.ended,
+        }
+
+
+class Coordinator:
+    """Runs one scenario as processes; `run()` returns the RunResult (see the module's docstring)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        workdir: Path,
+        nodes_per_process: int = 1,
+        time_scale: float = 1.0,
+        start_method: str | None = None,
+        bind: str = "127.0.0.1",
+    ) -> None:
+        if nodes_per_process < 1:
+            raise ValueError(f"nodes_per_process must be >= 1, got {nodes_per_process}")
+        self.scenario = scenario
+        self.config = scenario.config
+        names = node_names(self.config)
+        self.groups = [names[i : i + nodes_per_process] for i in range(0, len(names), nodes_per_process)]
+        self.group_of = {node: g for g, group in enumerate(self.groups) for node in group}
+        self.nodes_per_process = nodes_per_process
+        between = [f.between for f in scenario.faults if isinstance(f, NetworkFault)]
+        self.spec = RunSpec(
+            config=self.config,
+            partitions=tuple(b for b in between if isinstance(b, Partition)),
+            degradations=tuple(b for b in between if isinstance(b, Degradation)),
+            token=secrets.token_hex(16),
+            workdir=workdir,
+            time_scale=time_scale,
+            bind=bind,
+        )
+        self.clock = RunClock(time_scale)
+        self.lifecycle = Trace()
+        self.start_method = start_method or default_start_method()
+        self._context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
+            self._context.set_forkserver_preload([worker_main.__module__])
+        self.workers: list[_Worker] = []
+        self._running: list[_Worker | None] = [None] * len(self.groups)
+        self._spares: list[_Worker] = []
+        self._restarts_left = 0
+        self._restarting: dict[int, asyncio.Task[None]] = {}
+        self._telling: set[asyncio.Task[None]] = set()
+        self._factors = dict.fromkeys(names, 1.0)
+        self._carried_steps: dict[int, dict[str, int]] = {}
+        self._failure: str | None = None
+        self._stop: asyncio.Event | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def run(self) -> RunResult:
+        if self.spec.workdir.exists():
+            shutil.rmtree(self.spec.workdir)  # a previous run's disks would be restored as checkpoints
+        self.spec.workdir.mkdir(parents=True)
+        try:
+            stopped = asyncio.run(self._run())
+        finally:
+            self._kill_all()
+        return self._result(stopped)
+
+    # -- the run ------------------------------------------------------------------------------------
+    async def _run(self) -> float:
+        self._stop = asyncio.Event()
+        until = self.config.max_sim_time
+        plan = timeline(self.config, self.scenario.faults, until)
+        self._restarts_left = sum(action.kind == "restart" for action in plan)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5.0)) as self._session:
+            first = [self._spawn() for _ in self.groups]
+            self._top_up_spares()
+            await self._until([w.warm for w in first + self._spares], WARM_TIMEOUT_S, "to start")
+            for group, worker in enumerate(first):
+                self._assign(worker, group, start=None)
+            await self._until([w.ready for w in first], READY_TIMEOUT_S, "to get ready")
+            self.clock.started(time.monotonic() + START_MARGIN_S)
+            for group, worker in enumerate(first):
+                worker.conn.send(("go", self.clock.start))
+                self._up(worker, group, 0.0)
+            faults = asyncio.get_running_loop().create_task(self._play(plan))
+            wait = None if math.isinf(until) else self.clock.wall_until(until)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=wait)
+            stopped = min(self.clock.now(), until)
+            pending = (faults, *self._restarting.values(), *self._telling)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            if self._failure is None:
+                await self._finish()
+        if self._failure is not None:
+            raise EmulationError(self._failure)
+        return stopped
+
+    async def _until(self, events: Iterable[asyncio.Event], timeout: float, what: str) -> bool:
+        """Wait for every event: True once they are set, False if the run stops meanwhile; EmulationError on
+        a failure, or after `timeout` wall seconds."""
+        assert self._stop is not None
+        waiting = asyncio.ensure_future(asyncio.gather(*(event.wait() for event in events)))
+        stopping = asyncio.ensure_future(self._stop.wait())
+        done, _ = await asyncio.wait(
+            [waiting, stopping], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        waiting.cancel()
+        stopping.cancel()
+        await asyncio.gather(waiting, stopping, return_exceptions=True)
+        if self._failure is not None:
+            raise EmulationError(self._failure)
+        if not done:
+            raise EmulationError(f"processes took over {timeout:.0f} s {what}")
+        return waiting in done
+
+    async def _play(self, plan: list[Action]) -> None:
+        for action in plan:
+            await asyncio.sleep(self.clock.wall_until(action.at))
+            self._act(action)
+
+    def _act(self, action: Action) -> None:
+        group = self.group_of[action.node]
+        worker = self._running[group]
+        now = self.clock.now()
+        if action.kind == "restart":
+            self._restarts_left -= 1
+            if worker is None and group not in self._restarting:
+                self._restarting[group] = asyncio.get_running_loop().create_task(self._restart(group))
+        elif action.kind == "slow":
+            self._factors[action.node] *= action.factor
+            if worker is not None:
+                task = asyncio.get_running_loop().create_task(self._slow_down(action.node, action.factor))
+                self._telling.add(task)
+                task.add_done_callback(self._telling.discard)
+        elif worker is None:
+            return
+        elif action.kind == "crash":
+            worker.killed = True
+            worker.process.kill()
+            worker.ended = now
+            self._running[group] = None
+            self._carried_steps[group] = worker.actor_steps
+            self._record(group, "crashed", now)
+        elif action.kind == "pause" and not worker.paused:
+            os.kill(worker.process.pid, signal.SIGSTOP)
+            worker.paused = True
+            self._record(group, "paused", now)
+        elif action.kind == "resume" and worker.paused:
+            os.kill(worker.process.pid, signal.SIGCONT)
+            worker.paused = False
+            self._record(group, "resumed", now)
+
+    async def _restart(self, group: int) -> None:
+        warm = [spare for spare in self._spares if spare.warm.is_set()]
+        worker = (warm or self._spares or [None])[0]
+        if worker is None:
+            worker = self._spawn()
+        else:
+            self._spares.remove(worker)
+        self._top_up_spares()
+        try:
+            if not await self._until([worker.warm], WARM_TIMEOUT_S, "to start"):
+                return
+            self._assign(worker, group, start=self.clock.start)
+            if not await self._until([worker.ready], READY_TIMEOUT_S, "to get ready"):
+                return
+        except EmulationError as error:
+            self._fail(str(error))
+            return
+        finally:
+            del self._restarting[group]
+        self._up(worker, group, self.clock.now())
+
+    async def _slow_down(self, node: str, factor: float) -> None:
+        """Tell `node`'s server of a slowdown; a node that does not answer gets it when it restarts."""
+        assert self._session is not None
+        address = PortDirectory.of_run(self.spec.workdir).address(node, refresh=True)
+        if address is None:
+            return
+        host, port = address
+        url = f"http://{host}:{port}/control"
+        headers = {TOKEN_HEADER: self.spec.token}
+        try:
+            params = {"slow_down": repr(factor)}
+            async with self._session.post(url, params=params, headers=headers) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            pass
+
+    async def _finish(self) -> None:
+        for worker in self._spares:
+            worker.killed = True
+            worker.process.kill()
+        running = [worker for worker in self._running if worker is not None]
+        for worker in running:
+            if worker.paused:
+                os.kill(worker.process.pid, signal.SIGCONT)
+            worker.conn.send(("finish",))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(w.done.wait() for w in running)), FINISH_TIMEOUT_S)
+        now = self.clock.now()
+        for worker in running:
+            worker.ended = now
+
+    # -- processes ----------------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        number = len(self.workers)
+        parent, child = self._context.Pipe()
+        trace_path = self.spec.workdir / "traces" / f"process-{number}.pickle"
+        process = self._context.Process(
+            target=worker_main,
+            args=(child, self.spec, trace_path),
+            name=f"gorila-emulation-{number}",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        worker = _Worker(number, process, parent, trace_path)
+        self.workers.append(worker)
+        asyncio.get_running_loop().add_reader(parent.fileno(), self._read, worker)
+        return worker
+
+    def _top_up_spares(self) -> None:
+        while len(self._spares) < min(MAX_SPARES, self._restarts_left):
+            self._spares.append(self._spawn())
+
+    def _assign(self, worker: _Worker, group: int, start: float | None) -> None:
+        worker.group = group
+        factors = {node: self._factors[node] for node in self.groups[group]}
+        steps = self._carried_steps.get(group, {})
+        worker.conn.send(("assign", self.groups[group], steps, factors, start))
+
+    def _up(self, worker: _Worker, group: int, now: float) -> None:
+        worker.started = now
+        self._running[group] = worker
+        self._record(group, "up", now)
+
+    def _read(self, worker: _Worker) -> None:
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            asyncio.get_running_loop().remove_reader(worker.conn.fileno())
+            if not (worker.killed or worker.done.is_set()):
+                nodes = ", ".join(self.groups[worker.group]) if worker.group is not None else "a spare"
+                self._fail(f"the process of {nodes} (pid {worker.process.pid}) exited unbidden")
+            return
+        kind = message[0]
+        if kind in ("warm", "ready", "done"):
+            getattr(worker, kind).set()
+        elif kind == "progress":
+            worker.env_steps, worker.actor_steps = message[1], message[2]
+            if sum(w.env_steps for w in self.workers) >= self.config.total_env_steps:
+                self._stopping()
+        elif kind == "stop":
+            self._stopping()
+        elif kind == "error":
+            self._fail(f"{message[1]} raised an exception:\n{message[2]}")
+
+    def _record(self, group: int, state: str, now: float) -> None:
+        for node in self.groups[group]:
+            self.lifecycle.lifecycle(now, node, state)
+
+    def _stopping(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    def _fail(self, why: str) -> None:
+        if self._failure is None:
+            self._failure = why
+        self._stopping()
+
+    def _kill_all(self) -> None:
+        """Kill every process of the run that is still there (continuing it first, if it is paused); one
+        that has said it is done gets a moment to exit by itself."""
+        deadline = time.monotonic() + EXIT_TIMEOUT_S
+        for worker in self.workers:
+            if worker.done.is_set():
+                worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.process.pid, signal.SIGCONT)
+                worker.process.kill()
+            worker.process.join(timeout=5.0)
+            worker.conn.close()
+
+    # -- results ------------------------------------------------------------------------------------
+    def _result(self, stopped: float) -> RunResult:
+        processes = [read_trace(worker.trace_path) for worker in self.workers]
+        trace = merge(processes, self.lifecycle, self.clock.scale)
+        stats = WireStats()
+        for process in processes:
+            for name, count in process.stats.items():
+                setattr(stats, name, getattr(stats, name) + count)
+        env_steps = sum(process.env_steps for process in processes)
+        # What summarise reads of a simulation and its cluster; "events" are the messages delivered.
+        run = SimpleNamespace(
+            now=stopped, loop=SimpleNamespace(events=stats.delivered), network=SimpleNamespace(stats=stats)
+        )
+        cluster = SimpleNamespace(env_steps=env_steps, config=self.config)
+        summary = summarise(trace, run, cluster, self.clock.wall(stopped))
+        summary["emulation"] = {
+            "time_scale": self.clock.scale,
+            "nodes_per_process": self.nodes_per_process,
+            "start_method": self.start_method,
+            "processes": [worker.record(self.groups) for worker in self.workers],
+        }
+        return RunResult(self.config, trace, summary)

@@ -1,0 +1,181 @@
+"""The sending side of the emulated network: link models and network faults applied at the sender, then an
+HTTP POST of the message's frame to the receiver's server when the model says it arrives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+
+import aiohttp
+
+from netmodels import Degradation, LinkModel, Partition, Streams
+from netmodels.link import Channel
+
+from ..runtime import Message
+from .clock import RunClock
+from .directory import PortDirectory
+from .wire import encode
+
+TOKEN_HEADER = "X-Gorila-Token"
+"""The header that carries the run's shared token; a server answers 401 without the right one."""
+
+POST_TIMEOUT_S = 30.0
+"""Wall seconds a POST may take (a paused receiver holds it) before the message counts as lost."""
+
+
+@dataclass(slots=True)
+class WireStats:
+    """Message counts of one process since it started: what its nodes sent, and what became of it
+    (`late_replies` counts replies its nodes received after their call had timed out)."""
+
+    sent: int = 0
+    delivered: int = 0
+    duplicated: int = 0
+    lost_link: int = 0
+    lost_partition: int = 0
+    lost_down: int = 0
+    late_replies: int = 0
+    rejected: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class WireNetwork:
+    """Carries the messages of one process's nodes: each goes through its link's seeded channel (the same
+    draws as in the simulator), the partitions and degradations in force when it is sent, then waits at
+    the sender until its arrival time and is POSTed to the receiver. On a link that keeps order, a message
+    is POSTed only once the one before it on that link was answered.
+
+    `on_lost(message, reason)` hears of every message lost on a link, to a partition, or to a receiver
+    that is down (reason "link", "partition" or "down").
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        clock: RunClock,
+        directory: PortDirectory,
+        token: str,
+        link_for: Callable[[str, str], LinkModel],
+        partitions: Iterable[Partition] = (),
+        degradations: Iterable[Degradation] = (),
+        on_lost: Callable[[Message, str], None] | None = None,
+    ) -> None:
+        self.seed = seed
+        self.clock = clock
+        self.directory = directory
+        self.stats = WireStats()
+        self.on_lost = on_lost
+        self._link_for = link_for
+        self._partitions = list(partitions)
+        self._degradations = list(degradations)
+        self._degradation_rng = Streams(seed, "network")("degradations")
+        self._headers = {TOKEN_HEADER: token}
+        self._channels: dict[tuple[str, str], tuple[Channel, bool]] = {}
+        self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0)
+        timeout = aiohttp.ClientTimeout(total=POST_TIMEOUT_S)
+        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+
+    async def close(self) -> None:
+        for task in list(self._in_flight):
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+    def send(self, message: Message) -> None:
+        """Send `message` (its `sent_at` is now); TypeError if the wire cannot carry its payload."""
+        data = encode(message)
+        stats = self.stats
+        stats.sent += 1
+        src, dst, now = message.src, message.dst, message.sent_at
+        if any(partition.cuts(src, dst, now) for partition in self._partitions):
+            stats.lost_partition += 1
+            self._lost(message, "partition")
+            return
+        channel, ordered = self._channel(src, dst)
+        times = channel.transmit(now, message.size)
+        if times and self._degradations:
+            times = self._degrade(src, dst, now, times)
+        if not times:
+            stats.lost_link += 1
+            self._lost(message, "link")
+            return
+        stats.duplicated += len(times) - 1
+        for arrival in times:
+            previous = self._tails.get((src, dst)) if ordered else None
+            task = asyncio.get_running_loop().create_task(self._deliver(message, data, arrival, previous))
+            if ordered:
+                self._tails[(src, dst)] = task
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    def _channel(self, src: str, dst: str) -> tuple[Channel, bool]:
+        entry = self._channels.get((src, dst))
+        if entry is None:
+            model = self._link_for(src, dst)
+            entry = self._channels[(src, dst)] = (
+                model.channel(Streams(self.seed, "link", src, dst)),
+                model.ordered,
+            )
+        return entry
+
+    def _degrade(self, src: str, dst: str, now: float, times: tuple[float, ...]) -> tuple[float, ...]:
+        rng = self._degradation_rng
+        for degradation in self._degradations:
+            if degradation.applies(src, dst, now):
+                if degradation.loss and rng.random() < degradation.loss:
+                    return ()
+                extra = degradation.extra_latency.sample(rng)
+                times = tuple(t + extra for t in times)
+        return times
+
+    async def _deliver(
+        self, message: Message, data: bytes, arrival: float, previous: asyncio.Task[None] | None
+    ) -> None:
+        await asyncio.sleep(self.clock.wall_until(arrival))
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        outcome = await self._post(message.dst, data)
+        if outcome == "delivered":
+            self.stats.delivered += 1
+        elif outcome == "rejected":
+            self.stats.rejected += 1
+        else:
+            self.stats.lost_down += 1
+            self._lost(message, "down")
+
+    async def _post(self, dst: str, data: bytes) -> str:
+        """POST a frame to `dst`: "delivered", "rejected" (a 4xx answer), or "down" (no answer from `dst`
+        at its published address, read afresh once)."""
+        assert self._session is not None, "WireNetwork.open() first"
+        for refresh in (False, True):
+            address = self.directory.address(dst, refresh)
+            if address is None:
+                continue
+            host, port = address
+            try:
+                async with self._session.post(
+                    f"http://{host}:{port}/message", data=data, headers=self._headers
+                ) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError, OSError):
+                continue
+            if status == 200:
+                return "delivered"
+            if status not in (401, 404):  # 401, 404: another run's server or node listens there now
+                return "rejected"
+        return "down"
+
+    def _lost(self, message: Message, reason: str) -> None:
+        if self.on_lost is not None:
+            self.on_lost(message, reason)

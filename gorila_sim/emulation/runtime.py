@@ -1,0 +1,148 @@
+"""The emulated runtime: the Runtime API that node code sees, in real time on asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections.abc import Collection, Coroutine, MutableMapping
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from netmodels import NodeModel, Streams
+
+from ..runtime import Message
+from .clock import RunClock
+from .network import WireNetwork
+
+QUANTUM_S = 0.001
+"""Wall seconds: modelled computations shorter than this add up until they are worth a sleep (the event
+loop cannot sleep much less than a millisecond), so that a node's total is right on average."""
+
+
+class EmulatedRuntime:
+    """One node's runtime in real time: the same API as a simulated node's (`gorila_sim.runtime.Runtime`).
+
+    Time is the run's clock (`now()` is run seconds since the shared start; a time scale stretches every
+    duration below into that many more wall seconds). `compute(cost)` sleeps the node model's compute time
+    for `cost` (stragglers, slowdown episodes, a slowdown fault's factor), on top of whatever real
+    computation the node did. Messages go out through the process's WireNetwork; the node's server hands
+    incoming ones to `deliver`. `disk` is the node's Disk, which outlives its process.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        seed: int,
+        clock: RunClock,
+        network: WireNetwork,
+        disk: MutableMapping[str, Any],
+        nodes: Collection[str],
+        model: NodeModel | None = None,
+        fault_factor: float = 1.0,
+    ) -> None:
+        self.name = name
+        self.disk = disk
+        self.fault_factor = fault_factor
+        """Multiplies every compute time: the product of the slowdown faults in force."""
+        self._streams = Streams(seed, "node", name)
+        self._behaviour = (model or NodeModel()).behaviour(self._streams)
+        self._clock = clock
+        self._network = network
+        self._nodes = nodes
+        self._mailbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        # Call ids start at a random place, so a reply meant for an earlier life of this node never matches.
+        self._ids = itertools.count(secrets.randbits(62))
+        self._owed = 0.0
+
+    # -- the runtime API ----------------------------------------------------------------------------
+    @property
+    def rng(self) -> np.random.Generator:
+        return self._streams("code")
+
+    def now(self) -> float:
+        return self._clock.now()
+
+    def sleep(self, delay: float) -> Coroutine[Any, Any, None]:
+        if not delay >= 0:
+            raise ValueError(f"sleep: delay must be >= 0, got {delay!r}")
+        return asyncio.sleep(self._clock.wall(delay))
+
+    def compute(self, cost: float) -> Coroutine[Any, Any, None]:
+        if not cost >= 0:
+            raise ValueError(f"compute: cost must be >= 0, got {cost!r}")
+        duration = self._behaviour.compute_time(cost, self.now()) * self.fault_factor
+        return self._spend(self._clock.wall(duration))
+
+    def send(self, dst: str, payload: Any, size: int = 0) -> None:
+        self._check_node(dst, "send")
+        self._network.send(Message(self.name, dst, payload, size, 0, None, self.now()))
+
+    def receive(self, timeout: float | None = None) -> Coroutine[Any, Any, Message]:
+        if timeout is None:
+            return self._mailbox.get()
+        return asyncio.wait_for(self._mailbox.get(), self._clock.wall(timeout))
+
+    def call(
+        self, dst: str, payload: Any, size: int = 0, timeout: float | None = None
+    ) -> asyncio.Future[Any]:
+        """Send the request now; the future gives the reply's payload, or TimeoutError after `timeout`."""
+        self._check_node(dst, "call")
+        loop = asyncio.get_running_loop()
+        call_id = next(self._ids)
+        reply = loop.create_future()
+        self._calls[call_id] = reply
+        reply.add_done_callback(partial(self._call_done, call_id))
+        self._network.send(Message(self.name, dst, payload, size, call_id, None, self.now()))
+        if timeout is not None:
+            error = TimeoutError(f"call {call_id} from {self.name!r} to {dst!r} timed out")
+            loop.call_later(self._clock.wall(timeout), _expire, reply, error)
+        return reply
+
+    def reply(self, request: Message, payload: Any, size: int = 0) -> None:
+        self._network.send(Message(self.name, request.src, payload, size, 0, request.id, self.now()))
+
+    # -- the emulator's side ------------------------------------------------------------------------
+    def deliver(self, message: Message) -> None:
+        """A message that reached this node's server: a reply for a pending call, or one for the mailbox."""
+        if message.reply_to is None:
+            self._mailbox.put_nowait(message)
+            return
+        reply = self._calls.pop(message.reply_to, None)
+        if reply is None or reply.done():
+            self._network.stats.late_replies += 1
+        else:
+            reply.set_result(message.payload)
+
+    def slow_down(self, factor: float) -> None:
+        """Multiply the time of every computation started from now on by `factor`."""
+        self.fault_factor *= factor
+
+    async def _spend(self, seconds: float) -> None:
+        self._owed += seconds
+        if self._owed < QUANTUM_S:
+            await asyncio.sleep(0)
+            return
+        started = time.monotonic()
+        await asyncio.sleep(self._owed)
+        # A late wake-up is credited to the next computations, up to a quantum.
+        self._owed = max(self._owed - (time.monotonic() - started), -QUANTUM_S)
+
+    def _call_done(self, call_id: int, reply: asyncio.Future[Any]) -> None:
+        self._calls.pop(call_id, None)
+        if not reply.cancelled():
+            reply.exception()  # retrieved here: a timed-out call nobody awaits any more is not an error
+
+    def _check_node(self, dst: str, what: str) -> None:
+        if dst not in self._nodes:
+            raise ValueError(f"{what}: no node named {dst!r}")
+
+
+def _expire(reply: asyncio.Future[Any], error: TimeoutError) -> None:
+    if not reply.done():
+        reply.set_exception(error)

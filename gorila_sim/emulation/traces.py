@@ -1,0 +1,96 @@
+"""Trace files of an emulated run: each process appends its new records every so often; the coordinator
+merges every process's file into one Trace in the simulator's format."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..trace import COLUMNS, Trace
+
+
+@dataclass
+class ProcessTrace:
+    """What one process recorded: its trace rows, and its counts at its last flush."""
+
+    records: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {name: [] for name in COLUMNS})
+    env_steps: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class TraceWriter:
+    """Appends the records a Trace gained since the last flush to `path`, one pickled chunk per flush (a
+    single unbuffered write), with the process's env steps and message counts. A killed process loses the
+    records since its last flush."""
+
+    def __init__(self, path: str | Path, trace: Trace) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.trace = trace
+        self._file = path.open("ab", buffering=0)
+        self._written = dict.fromkeys(COLUMNS, 0)
+
+    def flush(self, env_steps: int, stats: dict[str, int]) -> None:
+        new = {}
+        for name, rows in self.trace.records.items():
+            new[name] = rows[self._written[name] :]
+            self._written[name] = len(rows)
+        chunk = {"records": new, "env_steps": env_steps, "stats": stats}
+        self._file.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_trace(path: str | Path) -> ProcessTrace:
+    """A process's trace file; a chunk cut short by the process's death ends it."""
+    result = ProcessTrace()
+    if not Path(path).exists():
+        return result
+    with Path(path).open("rb") as file:
+        while True:
+            try:
+                chunk = pickle.load(file)
+            except (EOFError, pickle.UnpicklingError, ValueError):
+                break
+            for name, rows in chunk["records"].items():
+                result.records[name] += rows
+            result.env_steps, result.stats = chunk["env_steps"], chunk["stats"]
+    return result
+
+
+def merge(processes: Iterable[ProcessTrace], lifecycle: Trace, time_scale: float) -> Trace:
+    """One trace of the whole run, each table in time order; lifecycle records come from `lifecycle` (the
+    coordinator's). In the emulator wall time is run time times the scale, and an episode's env steps are
+    the run's total at its end: the sum of each process's latest count."""
+    processes = list(processes)
+    merged = Trace()
+    for name in COLUMNS:
+        if name == "episodes":
+            merged.records[name] = _total_env_steps(processes, time_scale)
+            continue
+        sources = [lifecycle.records[name]] if name == "lifecycle" else [p.records[name] for p in processes]
+        rows = sorted((row for rows in sources for row in rows), key=_time)
+        merged.records[name] = [(row[0], row[0] * time_scale, *row[2:]) for row in rows]
+    return merged
+
+
+def _time(row: tuple[Any, ...]) -> float:
+    return row[0]
+
+
+def _total_env_steps(processes: list[ProcessTrace], time_scale: float) -> list[tuple[Any, ...]]:
+    episodes = sorted(
+        ((row, index) for index, process in enumerate(processes) for row in process.records["episodes"]),
+        key=lambda item: item[0][0],
+    )
+    latest = [0] * len(processes)
+    total, rows = 0, []
+    for (time, _, actor, ret, length, steps), index in episodes:
+        total += steps - latest[index]
+        latest[index] = steps
+        rows.append((time, time * time_scale, actor, ret, length, total))
+    return rows

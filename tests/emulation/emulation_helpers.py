@@ -1,0 +1,84 @@
+"""A shard of a small surrogate cluster, served in the test's own process, for the server tests."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gorila_sim.config import GorilaConfig
+from gorila_sim.emulation.clock import RunClock
+from gorila_sim.emulation.cluster import cluster_host, make_cluster, node_main
+from gorila_sim.emulation.host import Host
+from gorila_sim.emulation.network import TOKEN_HEADER
+from gorila_sim.emulation.wire import encode
+from gorila_sim.nodes.cluster import Cluster
+from gorila_sim.nodes.messages import Params, Pull, Push
+from gorila_sim.problems import make_problem
+from gorila_sim.runtime import Message, Runtime
+
+CONFIG = GorilaConfig(
+    problem="surrogate",
+    surrogate_size=2_000,
+    shards=2,
+    bundled=False,
+    actors=1,
+    learners=2,
+    replay="global",
+    checkpoint_every=10,
+)
+
+
+async def idle(rt: Runtime) -> None:
+    await asyncio.Event().wait()
+
+
+@dataclass
+class ShardUnderTest:
+    """shard-0 behind its server, and learner-0 (idle) whose runtime the test uses to pull."""
+
+    host: Host
+    cluster: Cluster
+    url: str
+    token: str
+
+    @property
+    def size(self) -> int:
+        part = self.cluster.layout.slices[0]
+        return part.stop - part.start
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {TOKEN_HEADER: self.token}
+
+    async def state(self) -> Params:
+        """The shard's version and slice of θ, pulled through the wire (after every message before it)."""
+        return await self.host.runtimes["learner-0"].call("shard-0", Pull(), timeout=5.0)
+
+    def push(
+        self, gradient: np.ndarray, learner: str = "learner-0", dst: str = "shard-0", src: str | None = None
+    ) -> bytes:
+        payload = Push(0, gradient, learner, 0)
+        return encode(Message(src or learner, dst, payload, 0, 0, None, 0.0))
+
+    def gradient(self, rng: np.random.Generator) -> np.ndarray:
+        return rng.normal(0.0, 0.1, self.size).astype(np.float32)
+
+
+@asynccontextmanager
+async def serve_shard(workdir: Path, config: GorilaConfig = CONFIG) -> AsyncIterator[ShardUnderTest]:
+    cluster = make_cluster(config, make_problem(config))
+    clock = RunClock()
+    clock.started(time.monotonic())
+    token = secrets.token_hex(16)
+    async with cluster_host(cluster, clock=clock, token=token, workdir=workdir) as host:
+        port = await host.add("shard-0", node_main("shard-0", cluster))
+        await host.add("learner-0", idle)
+        host.start()
+        yield ShardUnderTest(host, cluster, f"http://127.0.0.1:{port}/message", token)

@@ -1,0 +1,151 @@
+"""Emulated runs of library scenarios as OS processes: a results directory like a simulated run's, crashes
+that really kill and a shard that restarts from its checkpoint, and no process left behind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gorila_sim.emulation import EmulationError, emulate_scenario
+from gorila_sim.results import read_results
+from gorila_sim.scenario import NodeFault, load_scenario, resolve
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+SMALL = ["topology.actors=2", "training.learning_starts=200"]
+"""Fewer processes and an earlier start of learning, to keep the machine's load down."""
+
+
+def test_an_emulated_scenario_writes_the_results_of_a_run(tmp_path):
+    scenario = load_scenario(resolve("baseline"), [*SMALL, "stop.sim_time=0.5"])
+    emulate_scenario(scenario, tmp_path, nodes_per_process=3, time_scale=3.0)
+    run = read_results(tmp_path)
+    summary = run.summary
+    assert summary["env_steps"] > 500
+    assert summary["gradients"]["applied"] > 0
+    assert summary["sim_time"] == pytest.approx(0.5, abs=0.05)
+    processes = summary["emulation"]["processes"]
+    assert [p["nodes"] for p in processes] == [
+        ["shard-0", "shard-1", "replay-0"],
+        ["learner-0", "learner-1", "actor-0"],
+        ["actor-1"],
+    ]
+    assert [p["exitcode"] for p in processes] == [0, 0, 0]
+    lifecycle = run.tables["lifecycle"]
+    assert sorted(lifecycle["node"]) == sorted(scenario.nodes) and set(lifecycle["state"]) == {"up"}
+    episodes = run.tables["episodes"]
+    assert np.all(np.diff(episodes["env_steps"]) > 0)
+    assert episodes["env_steps"][-1] <= summary["env_steps"]
+    assert json.loads((tmp_path / "scenario.json").read_text())["scenario"]["name"] == "baseline"
+
+
+def test_a_crash_kills_and_restarts_a_shard_at_its_checkpoint_and_a_pause_holds_one(tmp_path):
+    every = 5
+    overrides = [*SMALL, "stop.sim_time=0.7", f"training.checkpoint_every={every}"]
+    scenario = load_scenario(resolve("shard-crash"), overrides)
+    pause = NodeFault("pause", ("shard-0",), at=0.15, until=0.25)
+    result = emulate_scenario(replace(scenario, faults=(*scenario.faults, pause)), time_scale=2.0)
+    shard_1 = [p for p in result.summary["emulation"]["processes"] if p["nodes"] == ["shard-1"]]
+    assert len(shard_1) == 2
+    assert shard_1[0]["exitcode"] == -signal.SIGKILL
+    assert shard_1[0]["ended"] == pytest.approx(0.3, abs=0.05)
+    assert shard_1[1]["started"] == pytest.approx(0.4, abs=0.05)
+    assert shard_1[1]["pid"] != shard_1[0]["pid"]
+    states = [(row[2], row[3]) for row in result.trace.records["lifecycle"] if row[2] == "shard-1"]
+    assert states == [("shard-1", "up"), ("shard-1", "crashed"), ("shard-1", "up")]
+
+    states = [(row[2], row[3]) for row in result.trace.records["lifecycle"] if row[2] == "shard-0"]
+    assert states == [("shard-0", "up"), ("shard-0", "paused"), ("shard-0", "resumed")]
+    held = [row[0] for row in result.trace.records["gradients"] if row[3] == 0 and 0.16 < row[0] < 0.25]
+    assert held == []  # the paused shard did nothing
+
+    rows = [row for row in result.trace.records["gradients"] if row[3] == 1 and row[4] == "applied"]
+    before = [row[6] for row in rows if row[0] < 0.3]
+    after = [row[6] for row in rows if row[0] >= 0.4]
+    assert max(before) >= every and after
+    resumed_at = after[0] - 1  # the version it restored: the update after the restart is one past it
+    assert resumed_at % every == 0
+    assert max(before) - every < resumed_at <= max(before) + every
+
+
+def parents() -> dict[int, int]:
+    """Every live process's parent, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and alive(int(entry.name)):
+            try:
+                found[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`."""
+    children: dict[int, list[int]] = {}
+    for child, parent in parents().items():
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_failing_run_raises_and_leaves_no_process(tmp_path):
+    scenario = load_scenario(resolve("baseline"), [*SMALL, "training.env_id=NoSuchEnv-v0"])
+    before = descendants(os.getpid())
+    with pytest.raises(EmulationError, match="NoSuchEnv"):
+        emulate_scenario(scenario, tmp_path)
+    family = parents()
+    # What may stay: multiprocessing's own helpers (the fork server), children of this process; no workers.
+    assert {pid for pid in descendants(os.getpid()) - before if family.get(pid) != os.getpid()} == set()
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "gorila_sim.cli", "emulate", "baseline", "--out", str(out)]
+    command += [f"--set={override}" for override in [*SMALL, "stop.sim_time=120"]]
+    coordinator = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    everyone: set[int] = set()
+    try:
+        ports = out / "emulation" / "ports"
+        deadline = time.monotonic() + 60
+        while len(list(ports.glob("*.json"))) < 7 and time.monotonic() < deadline:
+            assert coordinator.poll() is None, coordinator.stderr.read().decode()
+            time.sleep(0.1)
+        time.sleep(0.5)  # running
+        workers = {json.loads(p.read_text())["pid"] for p in ports.glob("*.json")}
+        everyone = descendants(coordinator.pid)
+        assert len(workers) == 7 and workers <= everyone
+        coordinator.send_signal(how)
+        coordinator.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in everyone) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [pid for pid in everyone if alive(pid)] == []
+        if how == signal.SIGINT:
+            assert coordinator.returncode == 130
+            assert b"interrupted" in coordinator.stderr.read()
+    finally:
+        for pid in [coordinator.pid, *everyone]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        coordinator.wait(timeout=10)
