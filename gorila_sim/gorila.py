@@ -10,8 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from netmodels import LinkModel
-
 from .config import GorilaConfig
 from .nodes.actor import actor
 from .nodes.bundle import bundle
@@ -21,7 +19,8 @@ from .nodes.messages import Push
 from .nodes.replay import replay
 from .nodes.shard import shard
 from .problems import make_problem
-from .runtime import Message, Simulation
+from .runtime import Message, NodeMain, Simulation
+from .topology import index_of, learner_names, link_for, node_names, replay_of, role_of
 from .trace import FATES, Trace
 
 
@@ -34,55 +33,43 @@ class RunResult:
     summary: dict[str, Any]
 
 
-def role_of(node: str) -> str:
-    return node.rsplit("-", 1)[0]
+def node_main(name: str, cluster: Cluster) -> NodeMain:
+    """The code node `name` runs, bound to `cluster` (the same in the simulator and the emulator)."""
+    config = cluster.config
+    role, index = role_of(name), index_of(name)
+    if role == "shard":
+        return lambda rt: shard(rt, cluster, index)
+    if role == "bundle":
+        return lambda rt: bundle(rt, cluster, index)
+    if role == "replay":
+        return lambda rt: replay(rt, cluster)
+    if role == "learner":
+        return lambda rt: learner(rt, cluster, replay_of(config, index))
+    if role == "actor":
+        return lambda rt: actor(rt, cluster, index, replay_of(config, index))
+    raise ValueError(f"no Gorila node is named {name!r} (nodes: {', '.join(node_names(config))})")
 
 
 def build(config: GorilaConfig, trace: Trace) -> tuple[Simulation, Cluster]:
     """The simulation with every node of the cluster added (and started)."""
-
-    def link_for(src: str, dst: str) -> LinkModel:
-        named = config.node_links.get((src, dst))
-        if named is not None:
-            return named
-        return config.role_links.get((role_of(src), role_of(dst)), config.link)
-
     sim = Simulation(
         seed=config.seed,
-        link_for=link_for,
-        on_lost=lambda message, why: _lost(trace, sim, message, why),
+        link_for=link_for(config),
+        on_lost=lambda message, why: trace_lost(trace, sim.now, message, why),
         on_state=lambda event: trace.lifecycle(event.time, event.node, event.state),
     )
     cluster = Cluster(config, make_problem(config), trace, sim.loop.stop)
-
-    def add(name: str, main, *args) -> None:
-        sim.add_node(name, lambda rt: main(rt, cluster, *args), config.nodes.get(role_of(name)))
-
-    if config.bundled:
-        cluster.learner_names = [f"bundle-{i}" for i in range(config.actors)]
-    else:
-        cluster.learner_names = [f"learner-{j}" for j in range(config.learners)]
-    for s in range(config.shards):
-        add(f"shard-{s}", shard, s)
-    if config.bundled:
-        for i in range(config.actors):
-            add(f"bundle-{i}", bundle, i)
-        return sim, cluster
-    replays = config.actors if config.replay == "local" else config.replay_nodes
-    for k in range(replays):
-        add(f"replay-{k}", replay)
-    for j in range(config.learners):
-        add(f"learner-{j}", learner, f"replay-{j % replays}")
-    for i in range(config.actors):
-        add(f"actor-{i}", actor, i, f"replay-{i % replays}")
+    cluster.learner_names = learner_names(config)
+    for name in node_names(config):
+        sim.add_node(name, node_main(name, cluster), config.nodes.get(role_of(name)))
     return sim, cluster
 
 
-def _lost(trace: Trace, sim: Simulation, message: Message, why: str) -> None:
+def trace_lost(trace: Trace, now: float, message: Message, why: str) -> None:
+    """Trace a gradient lost on its way to a shard: to a down shard, or on the link or a partition."""
     if isinstance(message.payload, Push):
-        shard_index = int(message.dst.rsplit("-", 1)[1])
         fate = "shard_down" if why == "down" else "lost"
-        trace.gradient(sim.now, message.payload.learner, shard_index, fate, -1)
+        trace.gradient(now, message.payload.learner, index_of(message.dst), fate, -1)
 
 
 def run(

@@ -62,7 +62,7 @@ class Observer:
             self._costs.append(time.process_time() - started)
             self._due = now + max(self._interval, statistics.median(self._costs) / DRAW_BUDGET)
         self._last = time.perf_counter()
-        if self._loop._heap:  # only while the simulation has events of its own: a run that runs dry ends
+        if self._loop.pending():  # only while the simulation has events of its own: a run that runs dry ends
             self._loop.schedule(self._loop.now + self._step, self._tick, None)
 
 

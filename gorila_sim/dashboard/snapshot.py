@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..scenario.topology import role_of
+from ..topology import role_of
 from ..trace import FATES
 from .timeline import Event, Timeline, timeline
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from netmodels import Partition
 
 from ..scenario.faults import Fault, NodeFault
-from ..scenario.topology import role_of
+from ..topology import role_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..scenario.topology import role_of
+from ..topology import role_of
 from .display import View
 from .snapshot import RETURN_WINDOW, STATES, Snapshot
 

@@ -36,7 +36,7 @@ from netmodels import Degradation, Partition
 from ..gorila import RunResult, summarise
 from ..results import write_results
 from ..scenario import NetworkFault, Scenario
-from ..scenario.topology import node_names
+from ..topology import node_names
 from ..trace import Trace
 from .clock import RunClock
 from .directory import PortDirectory

@@ -12,7 +12,7 @@ from netmodels import Streams
 
 from ..config import GorilaConfig
 from ..scenario.faults import Fault, NodeFault
-from ..scenario.topology import node_names, role_of
+from ..topology import node_names, role_of
 
 MAX_WINDOWS = 10_000
 """The most crash or pause windows taken from one node's model: a bound on endless processes."""

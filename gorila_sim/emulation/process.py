@@ -28,10 +28,11 @@ from typing import Any
 from netmodels import Degradation, Partition
 
 from ..config import GorilaConfig
+from ..gorila import node_main
 from ..nodes.cluster import Cluster
 from ..problems import make_problem
 from .clock import RunClock
-from .cluster import cluster_host, make_cluster, node_main, node_model
+from .cluster import cluster_host, make_cluster, node_model
 from .host import Host
 from .traces import TraceWriter
 

@@ -14,7 +14,7 @@ from ..dqn import Batch
 from ..nodes.cluster import Cluster
 from ..nodes.messages import Params, Pull, Push, Sample, Transitions
 from ..runtime import Message
-from ..scenario.topology import role_of
+from ..topology import role_of
 from .clock import RunClock
 from .server import Rejected
 

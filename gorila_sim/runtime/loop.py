@@ -202,6 +202,10 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
         heapq.heappush(self._heap, (when, next(self._seq), Wakeup.fire, wakeup))
         return wakeup
 
+    def pending(self) -> int:
+        """How many events are scheduled (cancelled timers included until they come due)."""
+        return len(self._heap)
+
     def run_until(self, until: float = float("inf")) -> None:
         """Dispatch events in time order until none is left before `until` or the loop is stopped."""
         if self._running:

@@ -12,8 +12,8 @@ import numpy as np
 from netmodels import Degradation, ModelError, Partition, checks, distribution_from_spec, generator, specs
 from netmodels.checks import show
 
+from ..topology import describe, role_of, roles
 from .format import check_keys, table
-from .topology import describe, role_of, roles
 
 if TYPE_CHECKING:
     from ..runtime import Simulation

@@ -14,12 +14,12 @@ from netmodels import LinkModel, ModelError, checks, link_from_spec, node_from_s
 
 from ..config import ConfigError, GorilaConfig
 from ..costs import CostProfile
+from ..topology import describe, node_names, roles
 from .errors import ScenarioError
 from .faults import Fault, faults_from_spec
 from .format import CONFIG_PATHS, REQUIRED, SECTIONS, TABLES, check_keys, table, text
 from .locate import line_of, quote_key, split_path
 from .overrides import parse_override, with_overrides
-from .topology import describe, node_names, roles
 
 LINK_KEYS = tuple(f.name for f in fields(LinkModel))
 COST_KEYS = tuple(f.name for f in fields(CostProfile))

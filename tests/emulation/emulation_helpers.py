@@ -14,10 +14,11 @@ import numpy as np
 
 from gorila_sim.config import GorilaConfig
 from gorila_sim.emulation.clock import RunClock
-from gorila_sim.emulation.cluster import cluster_host, make_cluster, node_main
+from gorila_sim.emulation.cluster import cluster_host, make_cluster
 from gorila_sim.emulation.host import Host
 from gorila_sim.emulation.network import TOKEN_HEADER
 from gorila_sim.emulation.wire import encode
+from gorila_sim.gorila import node_main
 from gorila_sim.nodes.cluster import Cluster
 from gorila_sim.nodes.messages import Params, Pull, Push
 from gorila_sim.problems import make_problem

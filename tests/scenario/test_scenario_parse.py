@@ -20,7 +20,7 @@ from gorila_sim.scenario import (
 )
 from gorila_sim.scenario.format import SECTIONS, Key
 from gorila_sim.scenario.locate import line_of, render, split_path
-from gorila_sim.scenario.topology import node_names
+from gorila_sim.topology import node_names
 from gorila_sim.trace import Trace
 from netmodels import CrashProcess, GilbertElliott, LinkModel, LogNormal, NodeModel, ShiftedExponential
 
