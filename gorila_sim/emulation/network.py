@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import aiohttp
 
 from netmodels import Degradation, LinkModel, Partition, Streams
 from netmodels.link import Channel
 
-from ..runtime import Message
+from ..runtime import Message, NetworkStats
 from .clock import RunClock
 from .directory import PortDirectory
 from .wire import encode
@@ -25,21 +25,11 @@ POST_TIMEOUT_S = 30.0
 
 
 @dataclass(slots=True)
-class WireStats:
-    """Message counts of one process since it started: what its nodes sent, and what became of it
-    (`late_replies` counts replies its nodes received after their call had timed out)."""
+class WireStats(NetworkStats):
+    """The simulator's message counts, for one process of the emulator, plus the messages its servers
+    `rejected` (malformed, unauthorised, too large, or failing the payload checks)."""
 
-    sent: int = 0
-    delivered: int = 0
-    duplicated: int = 0
-    lost_link: int = 0
-    lost_partition: int = 0
-    lost_down: int = 0
-    late_replies: int = 0
     rejected: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class WireNetwork:
