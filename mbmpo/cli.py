@@ -39,6 +39,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", metavar="DIR", help="results directory (default runs/mbmpo-ENV-seedSEED)")
     train.add_argument("--seed", type=int, default=0, metavar="N", help="the run's seed (default 0)")
     train.add_argument("--quick", action="store_true", help="tiny settings: a smoke run in seconds")
+    train.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="show the live MB-MPO dashboard (plain progress lines when the output is not a terminal)",
+    )
     for flag, field, kind, text in OVERRIDES:
         train.add_argument(flag, dest=field, type=kind, metavar=METAVARS[kind], help=text)
     train.set_defaults(handler=_train, command_parser=train)
@@ -90,6 +95,12 @@ def _train(args: argparse.Namespace) -> int:
 
     out = args.out or f"runs/mbmpo-{config.env_id}-seed{config.seed}"
     console = Console()
+    if args.dashboard:
+        from gorila_sim.dashboard.mbmpo_view import watch_training
+
+        history = watch_training(config, out, console)
+        _print_last(console, history[-1], out)
+        return 0
 
     def show(metrics: dict[str, Any]) -> None:
         progress.update(task, completed=metrics["iteration"])
@@ -100,12 +111,15 @@ def _train(args: argparse.Namespace) -> int:
         history = train(
             config, out, on_phase=lambda text: progress.update(task, description=text), on_iteration=show
         )
-    last = history[-1]
+    _print_last(console, history[-1], out)
+    return 0
+
+
+def _print_last(console: Any, last: dict[str, Any], out: str) -> None:
     console.print(
         f"{last['real_steps']:,} real steps, real return of the adapted policies {last['real_return']:.1f}, "
         f"{last['wall_s']:.1f} s; results in {out}"
     )
-    return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
