@@ -26,7 +26,7 @@ from .node import (
     Slowdowns,
     node_from_spec,
 )
-from .partition import Degradation, Partition, degradation_from_spec, partition_from_spec
+from .partition import Degradation, Partition, degradation_from_spec, degrade, partition_from_spec
 from .seeding import Streams, generator
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "Streams",
     "Uniform",
     "degradation_from_spec",
+    "degrade",
     "distribution_from_spec",
     "generator",
     "link_from_spec",

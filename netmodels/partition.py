@@ -4,6 +4,7 @@ degradations (extra latency, extra loss)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,20 @@ class Degradation(_Between):
         checks.probability("loss", self.loss)
 
 
+def degrade(
+    degradations: Iterable[Degradation], src: str, dst: str, now: float, times: tuple[float, ...], rng
+) -> tuple[float, ...]:
+    """Arrival `times` of a message from `src` to `dst` sent at `now`, after the `degradations` that apply:
+    later by their extra latency, or () if one of them loses it. Draws from `rng`."""
+    for degradation in degradations:
+        if degradation.applies(src, dst, now):
+            if degradation.loss and rng.random() < degradation.loss:
+                return ()
+            extra = degradation.extra_latency.sample(rng)
+            times = tuple(t + extra for t in times)
+    return times
+
+
 _KEYS = ("a", "b", "start", "end", "direction")
 _REQUIRED = ("a", "b", "start")
 
@@ -103,4 +118,4 @@ def degradation_from_spec(spec: Any, path: str = "degradation") -> Degradation:
     return specs.build(Degradation, spec, path, readers, _REQUIRED)
 
 
-__all__ = ["Degradation", "Partition", "degradation_from_spec", "partition_from_spec"]
+__all__ = ["Degradation", "Partition", "degradation_from_spec", "degrade", "partition_from_spec"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from netmodels import Degradation, LinkModel, Partition, Streams
+from netmodels import Degradation, LinkModel, Partition, Streams, degrade
 from netmodels.link import Channel
 
 from ..runtime import Message, NetworkStats
@@ -94,7 +94,7 @@ class WireNetwork:
         channel, ordered = self._channel(src, dst)
         times = channel.transmit(now, message.size)
         if times and self._degradations:
-            times = self._degrade(src, dst, now, times)
+            times = degrade(self._degradations, src, dst, now, times, self._degradation_rng)
         if not times:
             stats.lost_link += 1
             self._lost(message, "link")
@@ -117,16 +117,6 @@ class WireNetwork:
                 model.ordered,
             )
         return entry
-
-    def _degrade(self, src: str, dst: str, now: float, times: tuple[float, ...]) -> tuple[float, ...]:
-        rng = self._degradation_rng
-        for degradation in self._degradations:
-            if degradation.applies(src, dst, now):
-                if degradation.loss and rng.random() < degradation.loss:
-                    return ()
-                extra = degradation.extra_latency.sample(rng)
-                times = tuple(t + extra for t in times)
-        return times
 
     async def _deliver(
         self, message: Message, data: bytes, arrival: float, previous: asyncio.Task[None] | None

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from netmodels import Degradation, LinkModel, NodeModel, Partition, Streams
+from netmodels import Degradation, LinkModel, NodeModel, Partition, Streams, degrade
 from netmodels.link import Channel
 
 from .api import Message, NodeMain
@@ -84,7 +84,7 @@ class Network:
         channel = self._channels.get((src, dst)) or self.channel(src, dst)
         times = channel.transmit(now, message.size)
         if times and self.degradations:
-            times = self._degrade(src, dst, now, times)
+            times = degrade(self.degradations, src, dst, now, times, self._degradation_rng)
         if not times:
             stats.lost_link += 1
             self.lost(message, "link")
@@ -95,16 +95,6 @@ class Network:
         deliver = self._sim.nodes[dst].deliver
         for when in times:
             schedule(when, deliver, message)
-
-    def _degrade(self, src: str, dst: str, now: float, times: tuple[float, ...]) -> tuple[float, ...]:
-        rng = self._degradation_rng
-        for degradation in self.degradations:
-            if degradation.applies(src, dst, now):
-                if degradation.loss and rng.random() < degradation.loss:
-                    return ()
-                extra = degradation.extra_latency.sample(rng)
-                times = tuple(t + extra for t in times)
-        return times
 
     def lost(self, message: Message, reason: str) -> None:
         """Tell `on_lost` of a message lost to `reason`: link, partition or down (the receiver)."""
