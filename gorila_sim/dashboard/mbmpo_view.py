@@ -16,19 +16,16 @@ from typing import Any, Protocol
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from .display import Display, View
-from .view import chart, downsample
+from .view import chart, columns, downsample
 
 SPARK_WIDTH = 16
 """Characters of a one-row history."""
 
 PROGRESS_WIDTH = 20
 BAR_WIDTH = 24
-TWO_COLUMNS_FROM = 100
-"""Narrower consoles get the panels in one column."""
 
 PHASES = (("fit", "fit_s"), ("meta", "meta_s"), ("collect", "collect_s"))
 """(label, metrics key) of the three phases of an iteration."""
@@ -164,17 +161,10 @@ class MBMPOLayout:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         s = self.snapshot
-        left = Group(models_panel(s), imagination_panel(s))
-        right = Group(returns_panel(s), phases_panel(s))
         yield header(s)
-        if options.max_width < TWO_COLUMNS_FROM:
-            yield Group(left, right)
-            return
-        body = Table.grid(expand=True, padding=(0, 1, 0, 0))
-        body.add_column(ratio=1)
-        body.add_column(ratio=1)
-        body.add_row(left, right)
-        yield body
+        yield columns(
+            Group(models_panel(s), imagination_panel(s)), Group(returns_panel(s), phases_panel(s)), options
+        )
 
 
 def render(snapshot: MBMPOSnapshot) -> RenderableType:

@@ -53,17 +53,20 @@ class GorilaView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         s = self.snapshot
-        left = Group(nodes_panel(s), versions_panel(s), events_panel(s))
-        right = Group(throughput_panel(s), staleness_panel(s), learning_panel(s))
         yield header(s)
-        if options.max_width < TWO_COLUMNS_FROM:
-            yield Group(left, right)
-            return
-        body = Table.grid(expand=True, padding=(0, 1, 0, 0))
-        body.add_column(ratio=1)
-        body.add_column(ratio=1)
-        body.add_row(left, right)
-        yield body
+        left = Group(nodes_panel(s), versions_panel(s), events_panel(s))
+        yield columns(left, Group(throughput_panel(s), staleness_panel(s), learning_panel(s)), options)
+
+
+def columns(left: RenderableType, right: RenderableType, options: ConsoleOptions) -> RenderableType:
+    """`left` beside `right`, or above it when the console is narrower than TWO_COLUMNS_FROM."""
+    if options.max_width < TWO_COLUMNS_FROM:
+        return Group(left, right)
+    body = Table.grid(expand=True, padding=(0, 1, 0, 0))
+    body.add_column(ratio=1)
+    body.add_column(ratio=1)
+    body.add_row(left, right)
+    return body
 
 
 def render(snapshot: Snapshot) -> RenderableType:
