@@ -294,6 +294,27 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options `run` and `demo` share: overrides, the dashboard and the profiler."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field, e.g. stop.env_steps=5000 (repeatable)",
+    )
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="show the live dashboard (off a terminal: a progress line every few seconds)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run under cProfile; print where the wall time went, write DIR/profile.json",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gorila-sim",
@@ -323,17 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", default="bad-day", help="library scenario or TOML file (default bad-day)")
     demo.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
     demo.add_argument("--out", default="runs/demo", help="results directory (default runs/demo)")
-    demo.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field")
-    demo.add_argument(
-        "--dashboard",
-        action="store_true",
-        help="show the live dashboard (off a terminal: a progress line every few seconds)",
-    )
-    demo.add_argument(
-        "--profile",
-        action="store_true",
-        help="run under cProfile; print where the wall time went, write DIR/profile.json",
-    )
+    _add_run_options(demo)
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser(
@@ -342,25 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "scenario", help="library scenario name (see `gorila-sim scenarios`) or path to a TOML file"
     )
-    run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field, e.g. stop.env_steps=5000",
-    )
     run.add_argument("--seed", type=_seed, default=None, help="the run's seed (default: the scenario's)")
     run.add_argument("--out", default=None, help="results directory (default runs/NAME-seedN)")
-    run.add_argument(
-        "--dashboard",
-        action="store_true",
-        help="show the live dashboard (off a terminal: a progress line every few seconds)",
-    )
-    run.add_argument(
-        "--profile",
-        action="store_true",
-        help="run under cProfile; print where the wall time went, write DIR/profile.json",
-    )
+    _add_run_options(run)
     run.set_defaults(handler=_run)
 
     emulate = commands.add_parser(
