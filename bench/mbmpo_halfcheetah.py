@@ -43,9 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=2, help="iterations to run (default 2; 24 is 100k)")
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
     parser.add_argument("--out", default=None, help="write the results directory here")
+    parser.add_argument("--model-epochs", type=int, default=None, help="most epochs per refit (default 50)")
+    parser.add_argument("--backend", default="auto", help="imagined-rollout backend (default auto)")
     args = parser.parse_args(argv)
-    settings = QUICK if args.quick else {"iterations": args.iterations}
-    config = MBMPOConfig(env_id="HalfCheetah-v5", seed=args.seed, **settings)
+    settings = dict(QUICK) if args.quick else {"iterations": args.iterations}
+    if args.model_epochs is not None:
+        settings["model_epochs"] = args.model_epochs
+    config = MBMPOConfig(env_id="HalfCheetah-v5", seed=args.seed, backend=args.backend, **settings)
     started = time.perf_counter()
     history = train(config, out=args.out, on_iteration=lambda m: print(describe(m), flush=True))
     wall = time.perf_counter() - started

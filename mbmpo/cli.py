@@ -15,6 +15,12 @@ OVERRIDES: tuple[tuple[str, str, type, str], ...] = (
     ("--real-steps", "real_steps_per_iteration", int, "real steps per iteration (default 4000)"),
     ("--initial-steps", "initial_random_steps", int, "real steps of random actions first (default 4000)"),
     ("--model-epochs", "model_epochs", int, "most epochs per ensemble refit (default 50)"),
+    (
+        "--model-min-improvement",
+        "model_min_improvement",
+        float,
+        "relative drop of the validation loss that counts as better for early stopping (default 0.01)",
+    ),
     ("--model-hidden", "model_hidden", str, "hidden sizes of the dynamics models (default 512,512)"),
     ("--policy-hidden", "policy_hidden", str, "hidden sizes of the policy (default 32,32)"),
 )
@@ -46,6 +52,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     for flag, field, kind, text in OVERRIDES:
         train.add_argument(flag, dest=field, type=kind, metavar=METAVARS[kind], help=text)
+    train.add_argument(
+        "--backend",
+        choices=("auto", "torch", "numba", "cuda"),
+        help="imagined-rollout backend (default auto: cuda where a GPU is visible, else numba)",
+    )
     train.set_defaults(handler=_train, command_parser=train)
 
     evaluate = commands.add_parser(
@@ -68,6 +79,8 @@ def _config_fields(args: argparse.Namespace) -> dict[str, Any]:
     fields: dict[str, Any] = {**(QUICK if args.quick else {}), "env_id": args.env, "seed": args.seed}
     if args.iterations is not None:
         fields["iterations"] = args.iterations
+    if args.backend is not None:
+        fields["backend"] = args.backend
     for _, field, _, _ in OVERRIDES:
         value = getattr(args, field)
         if value is None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import torch
+
 from .envs import TASKS
-from .rollouts import BACKENDS
+from .rollouts import BACKENDS, backend_name
 
 
 class ConfigError(ValueError):
@@ -44,6 +46,8 @@ class MBMPOConfig:
     """Most passes over the data per refit; training stops earlier when every model has stopped improving."""
     model_patience: int = 5
     """Epochs without a better validation loss after which a model counts as stopped."""
+    model_min_improvement: float = 0.01
+    """Relative drop of a model's best validation loss that counts as better (0: any drop)."""
     validation_fraction: float = 0.2
     """Share of the transitions each model holds out for validation (its own random choice)."""
     buffer_size: int = 1_000_000
@@ -70,8 +74,8 @@ class MBMPOConfig:
     """Conjugate-gradient iterations that solve F x = g in a TRPO step."""
     cg_damping: float = 0.1
     """Added to the Fisher-vector product (F + damping I) for a well-conditioned solve."""
-    backend: str = "torch"
-    """Imagined-rollout backend (see mbmpo.rollouts.BACKENDS)."""
+    backend: str = "auto"
+    """Imagined-rollout backend: torch, numba, cuda, or auto (cuda where a GPU is visible, else numba)."""
 
     def __post_init__(self) -> None:
         if self.env_id not in TASKS:
@@ -110,6 +114,10 @@ class MBMPOConfig:
             raise ConfigError(
                 f"validation_fraction: must be a number in (0, 1), got {self.validation_fraction!r}"
             )
+        if not _is_number(self.model_min_improvement) or not 0.0 <= self.model_min_improvement < 1.0:
+            raise ConfigError(
+                f"model_min_improvement: must be a number in [0, 1), got {self.model_min_improvement!r}"
+            )
         if not _is_number(self.cg_damping) or not self.cg_damping >= 0:
             raise ConfigError(f"cg_damping: must be a number >= 0, got {self.cg_damping!r}")
         if not _is_number(self.init_log_std):
@@ -119,10 +127,12 @@ class MBMPOConfig:
                 f"buffer_size: must hold at least initial_random_steps + real_steps_per_iteration, "
                 f"got {self.buffer_size}"
             )
-        if self.backend not in BACKENDS:
+        if self.backend != "auto" and self.backend not in BACKENDS:
             raise ConfigError(
-                f"backend: unknown rollout backend {self.backend!r}; choose one of {', '.join(BACKENDS)}"
+                f"backend: unknown rollout backend {self.backend!r}; choose auto or {', '.join(BACKENDS)}"
             )
+        if backend_name(self.backend) == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("backend: 'cuda' needs a GPU that torch can see, and there is none here")
 
     def to_json(self) -> dict[str, Any]:
         """The fields as JSON-ready values (tuples become lists)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
@@ -33,6 +34,38 @@ class EnsembleLinear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         weight = self.weight.view(self.models, self.out_features, self.in_features)
         return torch.baddbmm(self.bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+
+@dataclass(frozen=True)
+class EnsembleWeights:
+    """A still picture of the ensemble for running it many times: each layer's weight with its
+    normalisation applied, as (K, in, out), its bias as (K, 1, out), and the data statistics."""
+
+    layers: list[tuple[Tensor, Tensor]]
+    input_mean: Tensor
+    input_std: Tensor
+    delta_mean: Tensor
+    delta_std: Tensor
+    obs_low: Tensor
+    obs_high: Tensor
+
+    def predict(self, obs: Tensor, actions: Tensor) -> Tensor:
+        """s' for (K, N, ·) states and actions, model k predicting batch k; clamped to the states seen."""
+        h = (torch.cat([obs, actions], dim=-1) - self.input_mean) / self.input_std
+        for i, (weight, bias) in enumerate(self.layers):
+            h = torch.baddbmm(bias, h, weight)
+            if i < len(self.layers) - 1:
+                h = torch.relu(h)
+        return torch.clamp(obs + h * self.delta_std + self.delta_mean, self.obs_low, self.obs_high)
+
+    def to(self, device: torch.device | str) -> EnsembleWeights:
+        """The same weights on another device."""
+        return EnsembleWeights(
+            [(w.to(device), b.to(device)) for w, b in self.layers],
+            *(t.to(device) for t in (self.input_mean, self.input_std, self.delta_mean, self.delta_std)),
+            self.obs_low.to(device),
+            self.obs_high.to(device),
+        )
 
 
 class DynamicsEnsemble(nn.Module):
@@ -67,6 +100,23 @@ class DynamicsEnsemble(nn.Module):
         delta = self(inputs) * self.delta_std + self.delta_mean
         return torch.clamp(obs + delta, self.obs_low, self.obs_high)
 
+    @torch.no_grad()
+    def snapshot(self) -> EnsembleWeights:
+        """The current weights, detached, for rollouts (EnsembleWeights.predict equals predict)."""
+        layers = []
+        for layer in self.layers:
+            weight = layer.weight.view(self.models, layer.out_features, layer.in_features)
+            layers.append((weight.transpose(1, 2).contiguous(), layer.bias.unsqueeze(1).clone()))
+        stats = (
+            self.input_mean,
+            self.input_std,
+            self.delta_mean,
+            self.delta_std,
+            self.obs_low,
+            self.obs_high,
+        )
+        return EnsembleWeights(layers, *(t.clone() for t in stats))
+
     def fit(
         self,
         obs: np.ndarray,
@@ -78,13 +128,16 @@ class DynamicsEnsemble(nn.Module):
         batch_size: int,
         lr: float,
         patience: int,
+        min_improvement: float = 0.0,
         rng: np.random.Generator,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, int]:
         """Train every model on the transitions not marked for it in `validation` (N, K), keep each model's
-        parameters of its best validation loss, and return those losses (K,) (MSE of the normalised Δs).
+        parameters of its best validation loss, and return those losses (K,) (MSE of the normalised Δs) and
+        the number of epochs run.
 
         Training goes on from the current parameters; it stops after `epochs` or once every model has gone
-        `patience` epochs without improving."""
+        `patience` epochs without lowering its best validation loss by more than the fraction
+        `min_improvement`."""
         train_sets = [np.flatnonzero(~validation[:, k]) for k in range(self.models)]
         val_sets = [np.flatnonzero(validation[:, k]) for k in range(self.models)]
         if min(len(s) for s in train_sets + val_sets) == 0:
@@ -97,7 +150,9 @@ class DynamicsEnsemble(nn.Module):
         since_best = np.zeros(self.models, dtype=int)
         optimiser = torch.optim.Adam(self.parameters(), lr=lr)
         n = min(len(s) for s in train_sets)
+        epochs_run = 0
         for _ in range(epochs):
+            epochs_run += 1
             order = torch.from_numpy(np.stack([rng.permutation(s)[:n] for s in train_sets]))
             for start in range(0, n, batch_size):
                 index = order[:, start : start + batch_size]
@@ -107,7 +162,7 @@ class DynamicsEnsemble(nn.Module):
                 loss.backward()
                 optimiser.step()
             val_loss = self._loss_per_model(x, y, val_index, val_weight)
-            improved = val_loss < best_loss
+            improved = val_loss < best_loss * (1.0 - min_improvement)
             rows = torch.from_numpy(improved)
             with torch.no_grad():
                 for best, param in zip(best_params, self.parameters(), strict=True):
@@ -119,7 +174,7 @@ class DynamicsEnsemble(nn.Module):
         with torch.no_grad():
             for best, param in zip(best_params, self.parameters(), strict=True):
                 param.copy_(best)
-        return best_loss
+        return best_loss, epochs_run
 
     def _set_normalisation(
         self, obs: np.ndarray, actions: np.ndarray, next_obs: np.ndarray

@@ -36,20 +36,27 @@ class GaussianPolicy(nn.Module):
     def size(self) -> int:
         return self.theta.numel()
 
-    def mean_and_log_std(self, theta: Tensor, obs: Tensor) -> tuple[Tensor, Tensor]:
-        """μ (..., N, act_dim) and log σ (..., 1, act_dim) for θ (..., P), observations (..., N, obs_dim)."""
+    def layers(self, theta: Tensor) -> tuple[list[tuple[Tensor, Tensor]], Tensor]:
+        """Views of θ (..., P): each layer's weight (..., in, out) and bias (..., 1, out), and log σ
+        (..., 1, act_dim)."""
         batch = theta.shape[:-1]
-        h, offset = obs, 0
-        layers = len(self.sizes) - 1
-        for i, (n_in, n_out) in enumerate(pairwise(self.sizes)):
+        layers, offset = [], 0
+        for n_in, n_out in pairwise(self.sizes):
             weight = theta[..., offset : offset + n_in * n_out].reshape(*batch, n_in, n_out)
             offset += n_in * n_out
-            bias = theta[..., offset : offset + n_out].unsqueeze(-2)
+            layers.append((weight, theta[..., offset : offset + n_out].unsqueeze(-2)))
             offset += n_out
+        return layers, theta[..., offset:].unsqueeze(-2)
+
+    def mean_and_log_std(self, theta: Tensor, obs: Tensor) -> tuple[Tensor, Tensor]:
+        """μ (..., N, act_dim) and log σ (..., 1, act_dim) for θ (..., P), observations (..., N, obs_dim)."""
+        layers, log_std = self.layers(theta)
+        h = obs
+        for i, (weight, bias) in enumerate(layers):
             h = h @ weight + bias
-            if i < layers - 1:
+            if i < len(layers) - 1:
                 h = torch.tanh(h)
-        return h, theta[..., offset:].unsqueeze(-2)
+        return h, log_std
 
     def log_prob(self, theta: Tensor, obs: Tensor, actions: Tensor) -> Tensor:
         """log π_θ(a | s) of shape (..., N)."""

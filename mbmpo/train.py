@@ -31,7 +31,7 @@ from .dynamics import DynamicsEnsemble
 from .envs import TASKS
 from .meta import adapted_policies, meta_step
 from .policy import GaussianPolicy
-from .rollouts import BACKENDS
+from .rollouts import BACKENDS, backend_name
 
 Actor = Callable[[np.ndarray], np.ndarray]
 """observation -> action, already clipped to the action bounds."""
@@ -108,7 +108,7 @@ def train(
     ensemble = DynamicsEnsemble(obs_dim, act_dim, k, config.model_hidden)
     policy = GaussianPolicy(obs_dim, act_dim, config.policy_hidden, config.init_log_std)
     theta = policy.theta.detach().clone()
-    imagine = partial(BACKENDS[config.backend], ensemble, policy, task=task)
+    imagine = partial(BACKENDS[backend_name(config.backend)], ensemble, policy, task=task)
 
     def start_states() -> torch.Tensor:
         """K×N states from the environment's initial-state distribution (resets cost no real steps)."""
@@ -158,12 +158,13 @@ def train(
     for iteration in range(1, config.iterations + 1):
         tell(f"iteration {iteration}: fitting the dynamics ensemble")
         phase_start = time.perf_counter()
-        val_loss = ensemble.fit(
+        val_loss, epochs_run = ensemble.fit(
             *buffer.arrays(),
             epochs=config.model_epochs,
             batch_size=config.model_batch_size,
             lr=config.model_lr,
             patience=config.model_patience,
+            min_improvement=config.model_min_improvement,
             rng=rng,
         )
         fit_s = time.perf_counter() - phase_start
@@ -202,6 +203,7 @@ def train(
                 "imagined_return_after": stats.return_after,
                 "meta_kl": stats.kl,
                 "model_val_loss": val_loss.tolist(),
+                "model_epochs": epochs_run,
                 "fit_s": fit_s,
                 "meta_s": meta_s,
                 "collect_s": collect_s,
@@ -220,7 +222,7 @@ def describe(metrics: dict[str, Any]) -> str:
     if m["iteration"] > 0:
         line += (
             f", imagined {m['imagined_return_before']:.1f} -> {m['imagined_return_after']:.1f}"
-            f", model loss {max(m['model_val_loss']):.4f}"
+            f", model loss {max(m['model_val_loss']):.4f} ({m['model_epochs']} epochs)"
             f", fit {m['fit_s']:.1f} s, meta {m['meta_s']:.1f} s, collect {m['collect_s']:.1f} s"
         )
     return line

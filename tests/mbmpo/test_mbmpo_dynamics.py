@@ -31,7 +31,7 @@ def test_ensemble_fits_a_linear_system():
     buffer = TransitionBuffer(4000, 3, 1, models=3, validation_fraction=0.2, rng=rng)
     buffer.add(obs, actions, next_obs)
     ensemble = DynamicsEnsemble(3, 1, models=3, hidden=(64, 64))
-    losses = ensemble.fit(*buffer.arrays(), epochs=30, batch_size=64, lr=1e-3, patience=5, rng=rng)
+    losses, _ = ensemble.fit(*buffer.arrays(), epochs=30, batch_size=64, lr=1e-3, patience=5, rng=rng)
     assert losses.shape == (3,) and np.all(np.isfinite(losses))
     assert losses.max() < 0.01  # normalised MSE: under 1% of the variance of Δs
 
@@ -50,13 +50,38 @@ def test_returned_losses_are_those_of_the_kept_parameters():
     obs, actions, next_obs = linear_data(500, rng)
     validation = rng.random((500, 2)) < 0.3
     ensemble = DynamicsEnsemble(3, 1, models=2, hidden=(16,))
-    losses = ensemble.fit(
+    losses, _ = ensemble.fit(
         obs, actions, next_obs, validation, epochs=8, batch_size=32, lr=3e-3, patience=2, rng=rng
     )
-    again = ensemble.fit(
+    again, _ = ensemble.fit(
         obs, actions, next_obs, validation, epochs=0, batch_size=32, lr=3e-3, patience=2, rng=rng
     )
     np.testing.assert_allclose(again, losses, rtol=1e-5)
+
+
+def test_early_stopping_counts_only_improvements_larger_than_the_threshold():
+    rng = np.random.default_rng(3)
+    obs, actions, next_obs = linear_data(500, rng)
+    validation = rng.random((500, 2)) < 0.3
+    runs = {}
+    for threshold in (0.0, 0.5):
+        torch.manual_seed(3)
+        ensemble = DynamicsEnsemble(3, 1, models=2, hidden=(16,))
+        fit_rng = np.random.default_rng(4)
+        _, runs[threshold] = ensemble.fit(
+            obs,
+            actions,
+            next_obs,
+            validation,
+            epochs=40,
+            batch_size=32,
+            lr=3e-3,
+            patience=2,
+            min_improvement=threshold,
+            rng=fit_rng,
+        )
+    assert runs[0.0] == 40  # a small network on a linear system keeps improving a little
+    assert runs[0.5] < 20
 
 
 def test_models_are_independent():

@@ -1,11 +1,15 @@
-"""Imagined rollouts: shapes, the noise as the only randomness, terminations and their padding."""
+"""Imagined rollouts: shapes, the noise as the only randomness, terminations and their padding, and every
+backend against the torch reference."""
 
+import numpy as np
+import pytest
 import torch
 
 from mbmpo.dynamics import DynamicsEnsemble
 from mbmpo.envs import TASKS, Task
 from mbmpo.policy import GaussianPolicy
-from mbmpo.rollouts import BACKENDS, torch_rollout
+from mbmpo.rollouts import BACKENDS, backend_name, numba_rollout, torch_rollout
+from mbmpo.rollouts.numba_backend import TASK_CODES, _rollout_kernel, block_rows, step_reward
 
 K, N, T = 3, 4, 6
 
@@ -66,3 +70,110 @@ def test_terminated_trajectories_stop_earning_and_stay_put():
         t = int(traj.dones[k, n].nonzero()[0])
         if t + 2 < T:
             assert torch.equal(traj.obs[k, n, t + 1], traj.obs[k, n, t + 2])
+
+
+OBS_DIMS = {"Pendulum-v1": 3, "HalfCheetah-v5": 17, "Hopper-v5": 11, "Walker2d-v5": 17, "Ant-v5": 105}
+ACT_DIMS = {"Pendulum-v1": 1, "HalfCheetah-v5": 6, "Hopper-v5": 3, "Walker2d-v5": 6, "Ant-v5": 8}
+
+
+def task_setup(env_id: str, models: int, n: int, horizon: int, seed: int = 0):
+    """A small ensemble whose states stay in a box around plausible values of the task, so that
+    trajectories stay bounded and the tasks' terminations happen now and then."""
+    torch.manual_seed(seed)
+    obs_dim, act_dim = OBS_DIMS[env_id], ACT_DIMS[env_id]
+    ensemble = DynamicsEnsemble(obs_dim, act_dim, models=models, hidden=(32, 32))
+    with torch.no_grad():
+        ensemble.delta_std.fill_(0.05)
+        ensemble.obs_low.fill_(-3.0)
+        ensemble.obs_high.fill_(3.0)
+        ensemble.obs_low[0], ensemble.obs_high[0] = 0.5, 1.5  # a height for Hopper, Walker and Ant
+    policy = GaussianPolicy(obs_dim, act_dim, hidden=(16, 16))
+    params = policy.theta.detach() + 0.3 * torch.randn(models, policy.size)
+    starts = (torch.rand(models, n, obs_dim) - 0.5) * 0.2
+    starts[..., 0] += 1.0
+    return ensemble, policy, params, starts, torch.randn(models, n, horizon, act_dim)
+
+
+def assert_same_trajectories(a, b, tolerance: float = 1e-5) -> None:
+    assert torch.equal(a.dones, b.dones)
+    for name in ("obs", "actions", "rewards", "log_probs"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.shape == y.shape and x.dtype == y.dtype == torch.float32, name
+        scale = max(1.0, float(y.abs().max()))
+        assert float((x - y).abs().max()) <= tolerance * scale, name
+
+
+@pytest.mark.parametrize("env_id", list(OBS_DIMS))
+def test_numba_backend_matches_the_torch_reference(env_id):
+    ensemble, policy, params, starts, noise = task_setup(env_id, models=3, n=7, horizon=40)
+    task = TASKS[env_id]
+    reference = torch_rollout(ensemble, policy, params, starts, noise, task)
+    assert_same_trajectories(numba_rollout(ensemble, policy, params, starts, noise, task), reference)
+    if task.terminated is not TASKS["Pendulum-v1"].terminated:
+        assert reference.dones.any()  # the comparison covered terminations and their padding
+
+
+def test_numba_backend_splits_trajectories_into_blocks_exactly():
+    ensemble, policy, params, starts, noise = task_setup("HalfCheetah-v5", models=2, n=600, horizon=3)
+    task = TASKS["HalfCheetah-v5"]
+    assert block_rows(2, 600, threads=2) < 600
+    assert_same_trajectories(
+        numba_rollout(ensemble, policy, params, starts, noise, task),
+        torch_rollout(ensemble, policy, params, starts, noise, task),
+    )
+
+
+@pytest.mark.parametrize("env_id", list(OBS_DIMS))
+def test_compiled_rewards_match_the_tasks(env_id):
+    torch.manual_seed(1)
+    task, rows = TASKS[env_id], 200
+    obs = torch.randn(rows, OBS_DIMS[env_id]) * 0.6
+    obs[:, 0] += 1.0
+    next_obs = obs + 0.3 * torch.randn_like(obs)
+    actions = torch.rand(rows, ACT_DIMS[env_id]) * 2 - 1
+    rewards = task.reward(obs, actions, next_obs)
+    terminated = task.terminated(next_obs)
+    compiled = [
+        step_reward(TASK_CODES[env_id], *(x[i].numpy() for x in (obs, actions, next_obs)))
+        for i in range(rows)
+    ]
+    np.testing.assert_allclose([r for r, _ in compiled], rewards.numpy(), rtol=1e-5, atol=1e-5)
+    assert [d for _, d in compiled] == terminated.tolist()
+
+
+def test_every_task_has_a_compiled_reward():
+    assert set(TASK_CODES) == set(TASKS)
+
+
+def test_numba_backend_refuses_tasks_it_does_not_know():
+    ensemble, policy, params = setup()
+    task = Task("test", TASKS["Pendulum-v1"].reward, TASKS["Pendulum-v1"].terminated, action_bound=1.0)
+    with pytest.raises(ValueError, match=r"^task: .*'test'"):
+        numba_rollout(ensemble, policy, params, torch.randn(K, N, 3), torch.randn(K, N, T, 1), task)
+
+
+def test_one_compilation_serves_every_size():
+    for models, n, horizon in ((2, 3, 4), (3, 9, 2)):
+        ensemble, policy, params, starts, noise = task_setup("Pendulum-v1", models, n, horizon)
+        numba_rollout(ensemble, policy, params, starts, noise, TASKS["Pendulum-v1"])
+    assert len(_rollout_kernel.signatures) == 1
+
+
+def test_auto_picks_the_gpu_only_where_there_is_one(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert backend_name("auto") == "numba"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert backend_name("auto") == "cuda"
+    assert backend_name("torch") == "torch"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("env_id", ["HalfCheetah-v5", "Hopper-v5"])
+def test_gpu_backend_matches_the_cpu_reference(env_id):
+    ensemble, policy, params, starts, noise = task_setup(env_id, models=3, n=64, horizon=40)
+    task = TASKS[env_id]
+    assert_same_trajectories(
+        BACKENDS["cuda"](ensemble, policy, params, starts, noise, task),
+        torch_rollout(ensemble, policy, params, starts, noise, task),
+    )

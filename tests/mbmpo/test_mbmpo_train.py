@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 
 import pytest
+import torch
 
 from mbmpo.cli import add_commands
 from mbmpo.config import QUICK, ConfigError, MBMPOConfig
@@ -53,10 +54,23 @@ def test_one_iteration_writes_the_results_directory_and_eval_runs_it(tmp_path):
 def test_cli_train_quick_then_eval(tmp_path, capsys):
     out = str(tmp_path / "run")
     args = parser().parse_args(
-        ["mbmpo", "train", "--quick", "--iterations", "1", "--out", out, "--max-kl", "0.02"]
+        [
+            "mbmpo",
+            "train",
+            "--quick",
+            "--iterations",
+            "1",
+            "--out",
+            out,
+            "--max-kl",
+            "0.02",
+            "--backend",
+            "numba",
+        ]
     )
     assert args.handler(args) == 0
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["max_kl"] == 0.02
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["max_kl"] == 0.02 and saved["backend"] == "numba"
     args = parser().parse_args(["mbmpo", "eval", "--run", out, "--episodes", "2"])
     assert args.handler(args) == 0
     assert "2 episodes: mean return" in capsys.readouterr().out
@@ -91,7 +105,8 @@ def test_cli_bad_values_are_one_line_errors_naming_the_field(argv, field, capsys
         ({"discount": 1.5}, "discount"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"policy_hidden": (32, 0)}, "policy_hidden"),
-        ({"backend": "numba"}, "backend"),
+        ({"backend": "fortran"}, "backend"),
+        ({"model_min_improvement": 1.0}, "model_min_improvement"),
         ({"buffer_size": 10}, "buffer_size"),
         ({"seed": True}, "seed"),
     ],
@@ -100,6 +115,13 @@ def test_config_errors_name_the_field(change, field):
     with pytest.raises(ConfigError, match=f"^{field}: ") as info:
         replace(MBMPOConfig(), **change)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present here")
+def test_the_gpu_backend_without_a_gpu_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"^backend: 'cuda' needs a GPU"):
+        MBMPOConfig(backend="cuda")
+    assert MBMPOConfig().backend == "auto"
 
 
 def test_config_json_round_trip_and_unknown_keys():

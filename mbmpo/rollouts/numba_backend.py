@@ -1,0 +1,198 @@
+"""Imagined rollouts compiled with numba for the CPU: each thread takes a block of trajectories of one
+model and runs it through the whole horizon in compiled code, the policy, the model, the reward and the
+termination of a step fused, the matrix products in BLAS.
+
+Compiled once per machine: numba caches the machine code on disk, and one compilation serves every
+ensemble size, number of trajectories and horizon.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import torch
+from numba import njit, prange
+from numba.typed import List
+from threadpoolctl import threadpool_limits
+from torch import Tensor
+
+from ..dynamics import DynamicsEnsemble
+from ..envs import Task
+from ..policy import GaussianPolicy
+from .trajectories import Trajectories
+
+TASK_CODES = {"Pendulum-v1": 0, "HalfCheetah-v5": 1, "Hopper-v5": 2, "Walker2d-v5": 3, "Ant-v5": 4}
+"""The tasks whose reward and termination `step_reward` knows, by the code it takes."""
+
+MAX_BLOCK_ROWS = 256
+"""Most trajectories one thread steps together: their activations stay in cache, BLAS stays efficient."""
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+@njit(cache=True)
+def step_reward(task: int, obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray) -> tuple[float, bool]:
+    """(reward, terminated) of one step of task `task` (a TASK_CODES value): the formulas of mbmpo.envs,
+    one row at a time, for clipped actions."""
+    control = 0.0
+    for j in range(action.shape[0]):
+        control += action[j] * action[j]
+    if task == 0:
+        theta = math.atan2(obs[1], obs[0])
+        torque = min(max(action[0], -2.0), 2.0)
+        return -(theta * theta + 0.1 * obs[2] * obs[2] + 0.001 * torque * torque), False
+    if task == 1:
+        return 0.5 * (obs[8] + next_obs[8]) - 0.1 * control, False
+    if task == 2:
+        healthy = next_obs[0] > 0.7 and abs(next_obs[1]) < 0.2
+        for j in range(1, next_obs.shape[0]):
+            healthy = healthy and abs(next_obs[j]) < 100.0
+        return 0.5 * (obs[5] + next_obs[5]) + (1.0 if healthy else 0.0) - 1e-3 * control, not healthy
+    if task == 3:
+        healthy = 0.8 < next_obs[0] < 2.0 and abs(next_obs[1]) < 1.0
+        return 0.5 * (obs[8] + next_obs[8]) + (1.0 if healthy else 0.0) - 1e-3 * control, not healthy
+    healthy = 0.2 <= next_obs[0] <= 1.0
+    contact = 0.0
+    for j in range(next_obs.shape[0]):
+        healthy = healthy and math.isfinite(next_obs[j])
+        if j >= 27:
+            contact += next_obs[j] * next_obs[j]
+    return 0.5 * (obs[13] + next_obs[13]) + (
+        1.0 if healthy else 0.0
+    ) - 0.5 * control - 5e-4 * contact, not healthy
+
+
+@njit(cache=True)
+def _mlp(x, weights, biases, k, hidden_activation):
+    """Model k's pass of an MLP over the rows of x: activation 0 tanh, 1 ReLU between layers."""
+    h = x
+    for i in range(len(weights)):
+        out = np.empty((h.shape[0], weights[i].shape[2]), dtype=np.float32)
+        np.dot(h, weights[i][k], out)
+        out += biases[i][k]
+        if i < len(weights) - 1:
+            out = np.tanh(out) if hidden_activation == 0 else np.maximum(out, np.float32(0.0))
+        h = out
+    return h
+
+
+@njit(cache=True)
+def _run_block(
+    k, lo, hi, model_w, model_b, in_mean, in_std, delta_mean, delta_std, low, high,
+    policy_w, policy_b, log_std, start, noise, task, bound, obs, actions, rewards, dones, log_probs,
+):  # fmt: skip
+    """Trajectories lo..hi-1 of model k through the whole horizon, written into the output arrays."""
+    horizon, act_dim, obs_dim = noise.shape[2], noise.shape[3], start.shape[2]
+    rows = hi - lo
+    state = start[k, lo:hi].copy()
+    ended = np.zeros(rows, dtype=np.bool_)
+    clipped = np.empty((rows, act_dim), dtype=np.float32)
+    inputs = np.empty((rows, obs_dim + act_dim), dtype=np.float32)
+    sigma = np.exp(log_std[k])
+    log_prob_const = -log_std[k].sum() - 0.5 * act_dim * LOG_2PI
+    for t in range(horizon):
+        mean = _mlp(state, policy_w, policy_b, k, 0)
+        for r in range(rows):
+            n = lo + r
+            squares = 0.0
+            for j in range(act_dim):
+                z = noise[k, n, t, j]
+                action = mean[r, j] + sigma[j] * z
+                actions[k, n, t, j] = action
+                clipped[r, j] = min(max(action, -bound), bound)
+                squares += z * z
+            log_probs[k, n, t] = -0.5 * squares + log_prob_const
+            obs[k, n, t] = state[r]
+            inputs[r, :obs_dim] = state[r]
+            inputs[r, obs_dim:] = clipped[r]
+        delta = _mlp((inputs - in_mean) / in_std, model_w, model_b, k, 1)
+        for r in range(rows):
+            n = lo + r
+            next_state = np.minimum(np.maximum(state[r] + delta[r] * delta_std + delta_mean, low), high)
+            reward, terminated = step_reward(task, state[r], clipped[r], next_state)
+            if ended[r]:
+                rewards[k, n, t] = 0.0
+                dones[k, n, t] = False
+            else:
+                rewards[k, n, t] = reward
+                dones[k, n, t] = terminated
+                ended[r] = terminated
+                if not terminated:
+                    state[r] = next_state
+
+
+@njit(parallel=True, cache=True)
+def _rollout_kernel(
+    model_w, model_b, in_mean, in_std, delta_mean, delta_std, low, high, policy_w, policy_b, log_std,
+    start, noise, task, bound, block_rows, obs, actions, rewards, dones, log_probs,
+):  # fmt: skip
+    models, n = start.shape[0], start.shape[1]
+    blocks = (n + block_rows - 1) // block_rows
+    for job in prange(models * blocks):
+        k, block = job // blocks, job % blocks
+        lo = block * block_rows
+        _run_block(
+            k, lo, min(n, lo + block_rows), model_w, model_b, in_mean, in_std, delta_mean, delta_std,
+            low, high, policy_w, policy_b, log_std, start, noise, task, bound, obs, actions, rewards,
+            dones, log_probs,
+        )  # fmt: skip
+
+
+def block_rows(models: int, trajectories: int, threads: int) -> int:
+    """Trajectories per block: at most MAX_BLOCK_ROWS, and small enough to give every thread work."""
+    blocks_per_model = max(
+        math.ceil(trajectories / MAX_BLOCK_ROWS), math.ceil(threads / models) if models < threads else 1
+    )
+    return max(1, math.ceil(trajectories / blocks_per_model))
+
+
+def _arrays(pairs: list[tuple[Tensor, Tensor]]) -> tuple[List, List]:
+    """Weights (K, in, out) and biases (K, out) as numba lists of contiguous float32 arrays."""
+    weights, biases = List(), List()
+    for weight, bias in pairs:
+        weights.append(np.ascontiguousarray(weight.detach().numpy(), dtype=np.float32))
+        biases.append(
+            np.ascontiguousarray(bias.detach().reshape(bias.shape[0], -1).numpy(), dtype=np.float32)
+        )
+    return weights, biases
+
+
+def numba_rollout(
+    ensemble: DynamicsEnsemble,
+    policy: GaussianPolicy,
+    params: Tensor,
+    start_states: Tensor,
+    noise: Tensor,
+    task: Task,
+) -> Trajectories:
+    """The Rollout interface, on numba's threads (numba.get_num_threads())."""
+    if task.env_id not in TASK_CODES:
+        raise ValueError(f"task: the numba backend has no reward for {task.env_id!r}; use the torch backend")
+    weights = ensemble.snapshot()
+    model_w, model_b = _arrays(weights.layers)
+    policy_layers, log_std = policy.layers(params.detach().contiguous())
+    policy_w, policy_b = _arrays(policy_layers)
+    stats = [
+        t.numpy().astype(np.float32)
+        for t in (weights.input_mean, weights.input_std, weights.delta_mean, weights.delta_std)
+    ]
+    low, high = weights.obs_low.numpy(), weights.obs_high.numpy()
+    start = np.ascontiguousarray(start_states.numpy(), dtype=np.float32)
+    draws = np.ascontiguousarray(noise.numpy(), dtype=np.float32)
+    k, n, horizon, act_dim = draws.shape
+    obs = np.empty((k, n, horizon, start.shape[2]), dtype=np.float32)
+    actions = np.empty((k, n, horizon, act_dim), dtype=np.float32)
+    rewards = np.empty((k, n, horizon), dtype=np.float32)
+    dones = np.empty((k, n, horizon), dtype=np.bool_)
+    log_probs = np.empty((k, n, horizon), dtype=np.float32)
+    # The threads are numba's; BLAS must not start its own inside them.
+    with threadpool_limits(limits=1, user_api="blas"):
+        _rollout_kernel(
+            model_w, model_b, *stats, low, high, policy_w, policy_b,
+            np.ascontiguousarray(log_std.detach().reshape(k, act_dim).numpy()), start, draws,
+            TASK_CODES[task.env_id], np.float32(task.action_bound),
+            block_rows(k, n, numba.get_num_threads()), obs, actions, rewards, dones, log_probs,
+        )  # fmt: skip
+    return Trajectories(*(torch.from_numpy(a) for a in (obs, actions, rewards, dones, log_probs)))
