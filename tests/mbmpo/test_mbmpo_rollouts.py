@@ -1,6 +1,9 @@
 """Imagined rollouts: shapes, the noise as the only randomness, terminations and their padding, and every
 backend against the torch reference."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -157,6 +160,28 @@ def test_one_compilation_serves_every_size():
         ensemble, policy, params, starts, noise = task_setup("Pendulum-v1", models, n, horizon)
         numba_rollout(ensemble, policy, params, starts, noise, TASKS["Pendulum-v1"])
     assert len(_rollout_kernel.signatures) == 1
+
+
+CACHE_PROBE = """
+import torch
+from mbmpo.dynamics import DynamicsEnsemble
+from mbmpo.envs import TASKS
+from mbmpo.policy import GaussianPolicy
+from mbmpo.rollouts.numba_backend import _rollout_kernel, numba_rollout
+policy = GaussianPolicy(3, 1, (4,))
+numba_rollout(DynamicsEnsemble(3, 1, 1, (4,)), policy, policy.theta.detach()[None],
+              torch.zeros(1, 2, 3), torch.zeros(1, 2, 2, 1), TASKS["Pendulum-v1"])
+print(sum(_rollout_kernel.stats.cache_hits.values()), sum(_rollout_kernel.stats.cache_misses.values()))
+"""
+
+
+def test_a_new_process_loads_the_compiled_kernel_from_the_cache():
+    runs = [
+        subprocess.run([sys.executable, "-c", CACHE_PROBE], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    hits, misses = (int(x) for x in runs[1].stdout.split())
+    assert (hits, misses) == (1, 0)
 
 
 def test_auto_picks_the_gpu_only_where_there_is_one(monkeypatch):
