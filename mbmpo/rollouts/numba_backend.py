@@ -49,19 +49,20 @@ def step_reward(task: int, obs: np.ndarray, action: np.ndarray, next_obs: np.nda
         healthy = next_obs[0] > 0.7 and abs(next_obs[1]) < 0.2
         for j in range(1, next_obs.shape[0]):
             healthy = healthy and abs(next_obs[j]) < 100.0
-        return 0.5 * (obs[5] + next_obs[5]) + (1.0 if healthy else 0.0) - 1e-3 * control, not healthy
+        bonus = 1.0 if healthy else 0.0
+        return 0.5 * (obs[5] + next_obs[5]) + bonus - 1e-3 * control, not healthy
     if task == 3:
         healthy = 0.8 < next_obs[0] < 2.0 and abs(next_obs[1]) < 1.0
-        return 0.5 * (obs[8] + next_obs[8]) + (1.0 if healthy else 0.0) - 1e-3 * control, not healthy
+        bonus = 1.0 if healthy else 0.0
+        return 0.5 * (obs[8] + next_obs[8]) + bonus - 1e-3 * control, not healthy
     healthy = 0.2 <= next_obs[0] <= 1.0
     contact = 0.0
     for j in range(next_obs.shape[0]):
         healthy = healthy and math.isfinite(next_obs[j])
         if j >= 27:
             contact += next_obs[j] * next_obs[j]
-    return 0.5 * (obs[13] + next_obs[13]) + (
-        1.0 if healthy else 0.0
-    ) - 0.5 * control - 5e-4 * contact, not healthy
+    bonus = 1.0 if healthy else 0.0
+    return 0.5 * (obs[13] + next_obs[13]) + bonus - 0.5 * control - 5e-4 * contact, not healthy
 
 
 @njit(cache=True)
