@@ -101,6 +101,38 @@ def meta_objective(
     return surrogate, _per_model_mean(kl, post.alive).mean()
 
 
+def meta_fisher_product(
+    policy: GaussianPolicy, theta: Tensor, pre: Samples, post: Samples, post_params: Tensor, inner_lr: float
+) -> Callable[[Tensor], Tensor]:
+    """v -> H v, H the Hessian at θ of meta_objective's KL, as Σ_k J_kᵀ F_k J_k: J_k = I + α ∇²J_k(θ) the
+    Jacobian of the adaptation (symmetric) and F_k the Hessian of the KL in θ'_k. The other term of H
+    vanishes because the KL's gradient in θ'_k is zero at θ'_k(θ) = post_params; computing it this way
+    saves differentiating the inner step a third time."""
+    models = pre.advantages.shape[0]
+    stacked = theta.detach().expand(models, -1).clone().requires_grad_()
+    objective = _per_model_mean(_log_probs(policy, stacked, pre.trajectories) * pre.advantages, pre.alive)
+    (inner_gradient,) = torch.autograd.grad(objective.sum(), stacked, create_graph=True)
+    adapted = post_params.detach().clone().requires_grad_()
+    k, n, t, _ = post.trajectories.obs.shape
+    kl = policy.kl(post_params.detach(), adapted, post.trajectories.obs.reshape(k, n * t, -1))
+    (kl_gradient,) = torch.autograd.grad(
+        _per_model_mean(kl.reshape(k, n, t), post.alive).mean(), adapted, create_graph=True
+    )
+
+    def jacobian_product(vectors: Tensor) -> Tensor:
+        """J_k v_k for each row v_k of vectors (K, P)."""
+        (product,) = torch.autograd.grad((inner_gradient * vectors).sum(), stacked, retain_graph=True)
+        return vectors + inner_lr * product
+
+    def product(v: Tensor) -> Tensor:
+        (fisher,) = torch.autograd.grad(
+            (kl_gradient * jacobian_product(v.expand(models, -1))).sum(), adapted, retain_graph=True
+        )
+        return jacobian_product(fisher).sum(dim=0)
+
+    return product
+
+
 def adapted_policies(
     policy: GaussianPolicy,
     theta: Tensor,
@@ -135,6 +167,7 @@ def meta_step(
         max_kl=config.max_kl,
         cg_iterations=config.cg_iterations,
         damping=config.cg_damping,
+        fisher_product=meta_fisher_product(policy, theta, pre, post, post_params, config.inner_lr),
     )
     stats = MetaStats(
         return_before=float(pre.trajectories.returns().mean()),

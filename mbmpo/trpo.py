@@ -57,18 +57,26 @@ def trpo_step(
     damping: float = 0.1,
     backtrack_ratio: float = 0.8,
     max_backtracks: int = 15,
+    fisher_product: Callable[[Tensor], Tensor] | None = None,
 ) -> TRPOStep:
     """Maximise the surrogate subject to mean KL ≤ max_kl: natural-gradient direction by conjugate
     gradient on Fisher-vector products (Hessian of the KL at θ), scaled to the KL bound, then shrunk
-    until the surrogate improves and the KL bound holds."""
+    until the surrogate improves and the KL bound holds.
+
+    `fisher_product` v -> F v may stand in for the Hessian-vector product of the objective's KL, which
+    is otherwise computed by differentiating the KL twice."""
     theta = theta.detach().requires_grad_()
     surrogate, kl = objective(theta)
-    (gradient,) = torch.autograd.grad(surrogate, theta, retain_graph=True)
-    (kl_gradient,) = torch.autograd.grad(kl, theta, create_graph=True)
+    (gradient,) = torch.autograd.grad(surrogate, theta, retain_graph=fisher_product is None)
+    if fisher_product is None:
+        (kl_gradient,) = torch.autograd.grad(kl, theta, create_graph=True)
+
+        def fisher_product(v: Tensor) -> Tensor:
+            (product,) = torch.autograd.grad(kl_gradient @ v, theta, retain_graph=True)
+            return product
 
     def fisher_vector_product(v: Tensor) -> Tensor:
-        (product,) = torch.autograd.grad(kl_gradient @ v, theta, retain_graph=True)
-        return product + damping * v
+        return fisher_product(v) + damping * v
 
     direction = conjugate_gradient(fisher_vector_product, gradient, cg_iterations)
     curvature = direction @ fisher_vector_product(direction)

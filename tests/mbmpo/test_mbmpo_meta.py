@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from mbmpo.advantages import alive_mask
-from mbmpo.meta import Samples, adapt, meta_objective, samples
+from mbmpo.meta import Samples, adapt, meta_fisher_product, meta_objective, samples
 from mbmpo.policy import GaussianPolicy
 from mbmpo.rollouts import Trajectories
 
@@ -88,3 +88,15 @@ def test_adapt_is_one_policy_gradient_step_per_model():
         objective = (log_probs * pre.advantages[k] * pre.alive[k]).sum() / pre.alive[k].sum()
         (gradient,) = torch.autograd.grad(objective, x)
         torch.testing.assert_close(adapted[k], theta + ALPHA * gradient)
+
+
+def test_fisher_product_equals_the_hessian_of_the_meta_kl():
+    policy, theta, pre, post, post_params = setup()
+    x = theta.clone().requires_grad_()
+    _, kl = meta_objective(policy, x, pre, post, post_params, ALPHA)
+    (kl_gradient,) = torch.autograd.grad(kl, x, create_graph=True)
+    product = meta_fisher_product(policy, theta, pre, post, post_params, ALPHA)
+    for seed in range(3):
+        v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        (hessian_v,) = torch.autograd.grad(kl_gradient @ v, x, retain_graph=True)
+        np.testing.assert_allclose(product(v).numpy(), hessian_v.numpy(), rtol=1e-10, atol=1e-12)
