@@ -1,13 +1,14 @@
 """MB-MPO on HalfCheetah-v5 with 200-step episodes: wall time per iteration and an extrapolation to 100k
 real steps.
 
-The target (from the issue): a mean real return of the adapted policies of at least 550 at 100k real
+The target: a mean real return of the adapted policies of at least 550 at 100k real
 steps, with the paper's settings (MBMPOConfig's defaults): 4,000 random steps, then 24 iterations of
-4,000 real steps. That takes hours on a 2-core machine, so by default this runs the first iterations only
-and extrapolates: meta-training and collection cost the same every iteration, refitting the ensemble
-grows with the data, so the estimate scales the measured fit time per transition held to each iteration.
+4,000 real steps. That takes about an hour on a 2-core machine, so by default this runs the first
+iterations only and extrapolates: meta-training and collection cost the same every iteration, refitting
+the ensemble grows with the data, so the estimate scales the measured fit time per transition held to
+each iteration.
 
-    python bench/mbmpo_halfcheetah.py [--quick] [--iterations N] [--out DIR]
+    python bench/mbmpo_halfcheetah.py [--quick] [--iterations N] [--out DIR] [--model-epochs N] [--backend B]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """MB-MPO on Pendulum-v1: the mean real return of the adapted policies against real steps.
 
-The target (from the issue): a mean return of the adapted policies of at least -200 within 50k real
+The target: a mean return of the adapted policies of at least -200 within 50k real
 steps. Pendulum's dynamics are simple, so the models are smaller than the paper's 512-512 to fit a
 2-core machine; everything else keeps MBMPOConfig's defaults unless set below.
 
