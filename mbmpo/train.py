@@ -150,6 +150,7 @@ def train(
     record(
         {
             "iteration": 0,
+            "backend": backend_name(config.backend),
             "real_steps": real_steps,
             "real_return": float(np.mean(episodes.returns)),
             "collect_s": time.perf_counter() - started,

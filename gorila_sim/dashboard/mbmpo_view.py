@@ -263,7 +263,10 @@ def returns_panel(s: MBMPOSnapshot) -> Panel:
 
 
 def imagination_panel(s: MBMPOSnapshot) -> Panel:
-    title = "imagined rollouts (meta phase)"
+    backend = s.history[0].get("backend") if s.history else None
+    title = (
+        f"imagined rollouts (meta phase, {backend} backend)" if backend else "imagined rollouts (meta phase)"
+    )
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{_count(s.imagined_per_iteration)} imagined transitions per iteration\n")
     trained = s.trained

@@ -17,7 +17,14 @@ CONFIG = SimpleNamespace(
 """(2·2 + 1) meta-phase imaginings of 2×4 trajectories of 50 steps: 2,000 transitions an iteration."""
 
 HISTORY = (
-    {"iteration": 0, "real_steps": 400, "real_return": -1250.0, "collect_s": 0.1, "wall_s": 0.1},
+    {
+        "iteration": 0,
+        "backend": "numba",
+        "real_steps": 400,
+        "real_return": -1250.0,
+        "collect_s": 0.1,
+        "wall_s": 0.1,
+    },
     {
         "iteration": 1,
         "real_steps": 800,
@@ -73,6 +80,7 @@ def test_the_layout_shows_progress_models_returns_and_imagined_rate():
     assert "-700.5" in text and "-650.5 · -750.5" in text  # real, and real per model
     assert "8,000 imagined steps/s" in text  # 2,000 transitions in a 0.25 s meta phase
     assert "2,000 imagined transitions per iteration" in text
+    assert "meta phase, numba backend" in text
     assert "wall time per phase (iteration 2)" in text
     for phase in ("fit", "meta", "collect"):
         assert any(row.lstrip("│ ").startswith(phase) for row in text.splitlines())

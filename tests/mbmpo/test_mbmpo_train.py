@@ -71,6 +71,8 @@ def test_cli_train_quick_then_eval(tmp_path, capsys):
     assert args.handler(args) == 0
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["max_kl"] == 0.02 and saved["backend"] == "numba"
+    first = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["iteration"] == 0 and first["backend"] == "numba"
     args = parser().parse_args(["mbmpo", "eval", "--run", out, "--episodes", "2"])
     assert args.handler(args) == 0
     assert "2 episodes: mean return" in capsys.readouterr().out
