@@ -95,14 +95,13 @@ class DynamicsEnsemble(nn.Module):
         return self.layers[-1](h)
 
     def predict(self, obs: Tensor, actions: Tensor) -> Tensor:
-        """s' for (K, N, ·) states and actions, model k predicting batch k; clamped to the states seen."""
-        inputs = (torch.cat([obs, actions], dim=-1) - self.input_mean) / self.input_std
-        delta = self(inputs) * self.delta_std + self.delta_mean
-        return torch.clamp(obs + delta, self.obs_low, self.obs_high)
+        """s' for (K, N, ·) states and actions, model k predicting batch k; clamped to the states seen.
+        Not differentiable: it runs `snapshot()`, as the rollouts do."""
+        return self.snapshot().predict(obs, actions)
 
     @torch.no_grad()
     def snapshot(self) -> EnsembleWeights:
-        """The current weights, detached, for rollouts (EnsembleWeights.predict equals predict)."""
+        """The current weights, detached, for running the ensemble many times (rollouts, predict)."""
         layers = []
         for layer in self.layers:
             weight = layer.weight.view(self.models, layer.out_features, layer.in_features)

@@ -73,6 +73,22 @@ def _per_model_mean(values: Tensor, alive: Tensor) -> Tensor:
     return (values * alive).sum(dim=(1, 2)) / alive.sum(dim=(1, 2))
 
 
+def _inner_gradients(policy: GaussianPolicy, stacked: Tensor, pre: Samples, create_graph: bool) -> Tensor:
+    """∇ J_k at row k of stacked (K, P), which requires grad; J_k is the mean over model k's live steps
+    of log π(a | s) · A(s, a)."""
+    objective = _per_model_mean(_log_probs(policy, stacked, pre.trajectories) * pre.advantages, pre.alive)
+    # Row k of the gradient of the sum is ∇ J_k, since J_k depends on row k only.
+    (gradient,) = torch.autograd.grad(objective.sum(), stacked, create_graph=create_graph)
+    return gradient
+
+
+def _mean_kl(policy: GaussianPolicy, post: Samples, post_params: Tensor, adapted: Tensor) -> Tensor:
+    """Mean over models of the mean KL from π_post_params[k] to π_adapted[k] on model k's live steps."""
+    k, n, t, _ = post.trajectories.obs.shape
+    kl = policy.kl(post_params, adapted, post.trajectories.obs.reshape(k, n * t, -1)).reshape(k, n, t)
+    return _per_model_mean(kl, post.alive).mean()
+
+
 def adapt(policy: GaussianPolicy, theta: Tensor, pre: Samples, inner_lr: float, create_graph: bool) -> Tensor:
     """θ'_k = θ + α ∇_θ J_k(θ) for every model k, (K, P); J_k is the mean over model k's live steps of
     log π_θ(a | s) · A(s, a). With create_graph the result stays a differentiable function of θ."""
@@ -80,10 +96,7 @@ def adapt(policy: GaussianPolicy, theta: Tensor, pre: Samples, inner_lr: float, 
     stacked = theta.expand(models, -1)
     if not stacked.requires_grad:
         stacked = stacked.clone().requires_grad_()
-    objective = _per_model_mean(_log_probs(policy, stacked, pre.trajectories) * pre.advantages, pre.alive)
-    # Row k of the gradient of the sum is ∇ J_k, since J_k depends on row k only.
-    (gradient,) = torch.autograd.grad(objective.sum(), stacked, create_graph=create_graph)
-    adapted = stacked + inner_lr * gradient
+    adapted = stacked + inner_lr * _inner_gradients(policy, stacked, pre, create_graph)
     return adapted if create_graph else adapted.detach()
 
 
@@ -96,9 +109,7 @@ def meta_objective(
     adapted = adapt(policy, theta, pre, inner_lr, create_graph=True)
     ratio = torch.exp(_log_probs(policy, adapted, post.trajectories) - post.trajectories.log_probs)
     surrogate = _per_model_mean(ratio * post.advantages, post.alive).mean()
-    k, n, t, _ = post.trajectories.obs.shape
-    kl = policy.kl(post_params, adapted, post.trajectories.obs.reshape(k, n * t, -1)).reshape(k, n, t)
-    return surrogate, _per_model_mean(kl, post.alive).mean()
+    return surrogate, _mean_kl(policy, post, post_params, adapted)
 
 
 def meta_fisher_product(
@@ -110,14 +121,10 @@ def meta_fisher_product(
     saves differentiating the inner step a third time."""
     models = pre.advantages.shape[0]
     stacked = theta.detach().expand(models, -1).clone().requires_grad_()
-    objective = _per_model_mean(_log_probs(policy, stacked, pre.trajectories) * pre.advantages, pre.alive)
-    (inner_gradient,) = torch.autograd.grad(objective.sum(), stacked, create_graph=True)
+    inner_gradient = _inner_gradients(policy, stacked, pre, create_graph=True)
     adapted = post_params.detach().clone().requires_grad_()
-    k, n, t, _ = post.trajectories.obs.shape
-    kl = policy.kl(post_params.detach(), adapted, post.trajectories.obs.reshape(k, n * t, -1))
-    (kl_gradient,) = torch.autograd.grad(
-        _per_model_mean(kl.reshape(k, n, t), post.alive).mean(), adapted, create_graph=True
-    )
+    kl = _mean_kl(policy, post, post_params.detach(), adapted)
+    (kl_gradient,) = torch.autograd.grad(kl, adapted, create_graph=True)
 
     def jacobian_product(vectors: Tensor) -> Tensor:
         """J_k v_k for each row v_k of vectors (K, P)."""

@@ -159,9 +159,7 @@ def _rollout_kernel(
 
 def block_rows(models: int, trajectories: int, threads: int) -> int:
     """Trajectories per block: at most MAX_BLOCK_ROWS, and small enough to give every thread work."""
-    blocks_per_model = max(
-        math.ceil(trajectories / MAX_BLOCK_ROWS), math.ceil(threads / models) if models < threads else 1
-    )
+    blocks_per_model = max(math.ceil(trajectories / MAX_BLOCK_ROWS), math.ceil(threads / models))
     return max(1, math.ceil(trajectories / blocks_per_model))
 
 
