@@ -1,6 +1,9 @@
 """Imagined rollouts at HalfCheetah size: steps per second of every backend against the torch reference on
 the same device, and the fraction of the device's measured float32 matrix-multiply throughput they reach.
 
+On a GPU it measures both implementations the cuda backend chooses between, the fused numba CUDA kernel
+and the torch reference on the GPU, each against the latter.
+
 The workload is MB-MPO's: K = 5 dynamics models of 512-512 (ReLU, weight normalisation), a 32-32 tanh
 Gaussian policy, obs 17, act 6, HalfCheetah's reward, for 20, 200, 2,000 and 20,000 trajectories per
 model. Rollouts run the full horizon of 200 steps while K·N·T stays within the step budget; beyond it
@@ -19,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numba
 import torch
@@ -26,7 +30,7 @@ import torch
 from mbmpo.dynamics import DynamicsEnsemble
 from mbmpo.envs import TASKS
 from mbmpo.policy import GaussianPolicy
-from mbmpo.rollouts import BACKENDS
+from mbmpo.rollouts import cuda_backend, cuda_rollout, numba_rollout, torch_rollout
 
 OBS, ACT, MODELS, HIDDEN, POLICY_HIDDEN, HORIZON = 17, 6, 5, (512, 512), (32, 32), 200
 TRAJECTORIES = (20, 200, 2_000, 20_000)
@@ -83,7 +87,7 @@ def first_numba_call_s() -> float:
     ensemble = DynamicsEnsemble(OBS, ACT, 1, (8,))
     policy = GaussianPolicy(OBS, ACT, (4,))
     started = time.perf_counter()
-    BACKENDS["numba"](
+    numba_rollout(
         ensemble, policy, policy.theta.detach()[None], torch.zeros(1, 1, OBS), torch.zeros(1, 1, 1, ACT), TASK
     )
     return time.perf_counter() - started
@@ -106,38 +110,54 @@ def main(argv: list[str] | None = None) -> int:
     flops = flops_per_step()
     peak = matmul_gflops("cpu", 2048, 3 if args.quick else 5)
     print(f"CPU float32 matmul (2048 x 2048, {cores} threads): {peak:.1f} GFLOP/s; {flops:,} FLOP per step")
-    devices = [("cpu", ("torch", "numba"))]
-    if torch.cuda.is_available():
+    devices: list[tuple[str, float, dict[str, Callable]]] = [
+        ("cpu", peak, {"torch": torch_rollout, "numba": numba_rollout})
+    ]
+    gpu = torch.cuda.is_available()
+    if gpu:
         gpu_peak = matmul_gflops("cuda", 8192, 5)
         print(f"GPU {torch.cuda.get_device_name()}: float32 matmul (8192 x 8192) {gpu_peak:.1f} GFLOP/s")
-        devices.append(("cuda", ("cuda",)))
+        gpu_backends = {"torch": partial(torch_rollout, device="cuda")}
+        refusal = cuda_backend.kernel_refusal(
+            DynamicsEnsemble(OBS, ACT, MODELS, HIDDEN), GaussianPolicy(OBS, ACT, POLICY_HIDDEN), TASK
+        )
+        if refusal is None:
+            gpu_backends["kernel"] = cuda_rollout
+        else:
+            print(f"GPU: the fused kernel cannot run here ({refusal}); torch only")
+        devices.append(("cuda", gpu_peak, gpu_backends))
     results: dict[str, float] = {}
     print(f"\n{'device':6} {'backend':7} {'N':>7} {'T':>4} {'steps/s':>12} {'vs torch':>9} {'of matmul':>10}")
-    for device, names in devices:
-        device_peak = peak if device == "cpu" else gpu_peak
+    for device, device_peak, backends in devices:
         for n in TRAJECTORIES:
             horizon = max(2, min(HORIZON, math.ceil(budget / (MODELS * n))))
             anchor = None
-            for name in names:
-                rate = steps_per_s(BACKENDS[name], n, horizon, repeats, device)
+            for name, rollout in backends.items():
+                rate = steps_per_s(rollout, n, horizon, repeats, device)
                 anchor = anchor or rate
                 fraction = rate * flops / 1e9 / device_peak
-                results[f"{name}_{n}"], results[f"{name}_fraction_{n}"] = rate, fraction
+                key = f"{device}_{name}_{n}"
+                results[key], results[f"{key}_fraction"] = rate, fraction
                 print(
                     f"{device:6} {name:7} {n:>7,} {horizon:>4} {rate:>12,.0f} {rate / anchor:>8.2f}x"
                     f" {fraction:>9.0%}"
                 )
-    ratios = {n: results[f"numba_{n}"] / results[f"torch_{n}"] for n in TRAJECTORIES}
+    ratios = {n: results[f"cpu_numba_{n}"] / results[f"cpu_torch_{n}"] for n in TRAJECTORIES}
     fields = {
         "numba_vs_torch_small": f"{ratios[20]:.2f}",
         **{f"numba_vs_torch_{n}": f"{ratios[n]:.2f}" for n in TRAJECTORIES[1:]},
-        "matmul_fraction_large": f"{results['numba_fraction_20000']:.2f}",
-        "torch_matmul_fraction_large": f"{results['torch_fraction_20000']:.2f}",
+        "matmul_fraction_large": f"{results['cpu_numba_20000_fraction']:.2f}",
+        "torch_matmul_fraction_large": f"{results['cpu_torch_20000_fraction']:.2f}",
         "matmul_gflops": f"{peak:.1f}",
         "numba_first_call_s": f"{first_call:.2f}",
     }
-    if torch.cuda.is_available():
-        fields["gpu_matmul_fraction_large"] = f"{results['cuda_fraction_20000']:.2f}"
+    if gpu:
+        if "kernel" in gpu_backends:
+            for n in TRAJECTORIES:
+                ratio = results[f"cuda_kernel_{n}"] / results[f"cuda_torch_{n}"]
+                fields[f"gpu_kernel_vs_torch_{n}"] = f"{ratio:.2f}"
+        best = max(results[f"cuda_{name}_20000_fraction"] for name in gpu_backends)
+        fields["gpu_matmul_fraction_large"] = f"{best:.2f}"
         fields["gpu_matmul_gflops"] = f"{gpu_peak:.1f}"
     print("RESULT " + " ".join(f"{k}={v}" for k, v in fields.items()))
     return 0

@@ -76,10 +76,10 @@ class DynamicsEnsemble(nn.Module):
     def __init__(self, obs_dim: int, act_dim: int, models: int = 5, hidden: tuple[int, ...] = (512, 512)):
         super().__init__()
         self.obs_dim, self.act_dim, self.models = obs_dim, act_dim, models
-        sizes = (obs_dim + act_dim, *hidden, obs_dim)
+        self.sizes = (obs_dim + act_dim, *hidden, obs_dim)
         self.layers = nn.ModuleList(
             weight_norm(EnsembleLinear(models, n_in, n_out), name="weight", dim=0)
-            for n_in, n_out in pairwise(sizes)
+            for n_in, n_out in pairwise(self.sizes)
         )
         for name, size in (("input", obs_dim + act_dim), ("delta", obs_dim)):
             self.register_buffer(f"{name}_mean", torch.zeros(size))

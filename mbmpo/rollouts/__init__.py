@@ -6,10 +6,9 @@ given the same noise return the same trajectories (up to floating point).
 
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 
+from .cuda_backend import cuda_rollout, gpu_rollout
 from .numba_backend import numba_rollout
 from .torch_backend import torch_rollout
 from .trajectories import Rollout, Trajectories
@@ -17,10 +16,11 @@ from .trajectories import Rollout, Trajectories
 BACKENDS: dict[str, Rollout] = {
     "torch": torch_rollout,
     "numba": numba_rollout,
-    "cuda": partial(torch_rollout, device="cuda"),
+    "cuda": gpu_rollout,
 }
 """Rollout backends by name (MBMPOConfig.backend): the torch reference on the CPU, numba on the CPU, and
-the torch reference on the GPU."""
+the GPU (a fused numba CUDA kernel for MB-MPO's batch sizes, the torch reference on the GPU for large
+ones)."""
 
 
 def backend_name(name: str) -> str:
@@ -30,4 +30,13 @@ def backend_name(name: str) -> str:
     return "cuda" if torch.cuda.is_available() else "numba"
 
 
-__all__ = ["BACKENDS", "Rollout", "Trajectories", "backend_name", "numba_rollout", "torch_rollout"]
+__all__ = [
+    "BACKENDS",
+    "Rollout",
+    "Trajectories",
+    "backend_name",
+    "cuda_rollout",
+    "gpu_rollout",
+    "numba_rollout",
+    "torch_rollout",
+]

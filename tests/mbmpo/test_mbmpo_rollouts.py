@@ -1,8 +1,10 @@
 """Imagined rollouts: shapes, the noise as the only randomness, terminations and their padding, and every
 backend against the torch reference."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +13,9 @@ import torch
 from mbmpo.dynamics import DynamicsEnsemble
 from mbmpo.envs import TASKS, Task
 from mbmpo.policy import GaussianPolicy
-from mbmpo.rollouts import BACKENDS, backend_name, numba_rollout, torch_rollout
-from mbmpo.rollouts.numba_backend import TASK_CODES, _rollout_kernel, block_rows, step_reward
+from mbmpo.rollouts import BACKENDS, backend_name, cuda_backend, cuda_rollout, numba_rollout, torch_rollout
+from mbmpo.rollouts.numba_backend import _rollout_kernel, block_rows, step_reward
+from mbmpo.rollouts.row_rewards import TASK_CODES
 
 K, N, T = 3, 4, 6
 
@@ -192,12 +195,82 @@ def test_auto_picks_the_gpu_only_where_there_is_one(monkeypatch):
     assert backend_name("torch") == "torch"
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("env_id", ["HalfCheetah-v5", "Hopper-v5"])
-def test_gpu_backend_matches_the_cpu_reference(env_id):
-    ensemble, policy, params, starts, noise = task_setup(env_id, models=3, n=64, horizon=40)
+SIMULATED_KERNEL = """
+import sys
+import torch
+sys.path.insert(0, {tests!r})
+from test_mbmpo_rollouts import assert_same_trajectories, task_setup
+from mbmpo.envs import TASKS
+from mbmpo.rollouts import cuda_backend, torch_rollout
+cuda_backend.THREADS = 32
+for env_id, horizon in (("HalfCheetah-v5", 3), ("Ant-v5", 6)):
+    ensemble, policy, params, starts, noise = task_setup(env_id, models=2, n=9, horizon=horizon)
     task = TASKS[env_id]
+    assert_same_trajectories(
+        cuda_backend.cuda_rollout(ensemble, policy, params, starts, noise, task),
+        torch_rollout(ensemble, policy, params, starts, noise, task),
+    )
+print("same")
+"""
+
+
+def test_the_cuda_kernel_on_numbas_simulator_matches_the_torch_reference():
+    """The kernel's logic, run by numba's CUDA simulator (threads in Python) where there is no GPU."""
+    script = SIMULATED_KERNEL.format(tests=str(Path(__file__).parent))
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert run.returncode == 0 and run.stdout.strip() == "same", run.stderr[-2000:]
+
+
+def test_the_gpu_backend_gives_the_kernel_small_batches_and_torch_large_ones(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cuda_backend, "kernel_refusal", lambda *args: None)
+    monkeypatch.setattr(cuda_backend, "cuda_rollout", lambda *args: calls.append("kernel"))
+    monkeypatch.setattr(cuda_backend, "torch_rollout", lambda *args, device: calls.append(device))
+    ensemble, policy, params = setup()
+    for n in (1, cuda_backend.KERNEL_MAX_TRAJECTORIES, cuda_backend.KERNEL_MAX_TRAJECTORIES + 1):
+        BACKENDS["cuda"](
+            ensemble, policy, params, torch.zeros(K, n, 3), torch.zeros(K, n, 2, 1), TASKS["Pendulum-v1"]
+        )
+    assert calls == ["kernel", "kernel", "cuda"]
+
+
+def test_the_kernel_names_what_it_cannot_run():
+    ensemble, policy, _ = setup()
+    unknown = Task("test", TASKS["Pendulum-v1"].reward, TASKS["Pendulum-v1"].terminated, action_bound=1.0)
+    wide = DynamicsEnsemble(3, 1, models=K, hidden=(2048,))
+    if cuda_backend.cuda.is_available():
+        assert cuda_backend.kernel_refusal(ensemble, policy, unknown).startswith("task: ")
+        assert cuda_backend.kernel_refusal(wide, policy, TASKS["Pendulum-v1"]).startswith("model_hidden: ")
+        assert cuda_backend.kernel_refusal(ensemble, policy, TASKS["Pendulum-v1"]) is None
+    else:
+        assert "no GPU" in cuda_backend.kernel_refusal(ensemble, policy, TASKS["Pendulum-v1"])
+
+
+GPU = pytest.mark.skipif(
+    not (torch.cuda.is_available() and cuda_backend.cuda.is_available()),
+    reason="needs a CUDA GPU that torch and numba both see",
+)
+
+
+@pytest.mark.gpu
+@GPU
+@pytest.mark.parametrize("env_id", list(OBS_DIMS))
+def test_cuda_kernel_matches_the_cpu_reference(env_id):
+    ensemble, policy, params, starts, noise = task_setup(env_id, models=3, n=61, horizon=40)
+    task = TASKS[env_id]
+    reference = torch_rollout(ensemble, policy, params, starts, noise, task)
+    assert_same_trajectories(cuda_rollout(ensemble, policy, params, starts, noise, task), reference)
+    if task.terminated is not TASKS["Pendulum-v1"].terminated:
+        assert reference.dones.any()
+
+
+@pytest.mark.gpu
+@GPU
+def test_gpu_backend_on_a_large_batch_matches_the_cpu_reference():
+    n = cuda_backend.KERNEL_MAX_TRAJECTORIES + 3
+    ensemble, policy, params, starts, noise = task_setup("Hopper-v5", models=2, n=n, horizon=5)
+    task = TASKS["Hopper-v5"]
     assert_same_trajectories(
         BACKENDS["cuda"](ensemble, policy, params, starts, noise, task),
         torch_rollout(ensemble, policy, params, starts, noise, task),
