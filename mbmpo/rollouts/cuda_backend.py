@@ -1,8 +1,8 @@
 """Imagined rollouts on the GPU. Up to KERNEL_MAX_TRAJECTORIES trajectories per model, one numba CUDA kernel:
 a thread block takes ROWS trajectories of one model through the whole horizon, the policy, the model, the
-reward and the termination of every step fused, the activations in shared memory; each thread computes
-whole units of a layer for all ROWS trajectories. Beyond that, the torch reference on the GPU, whose
-batched matrix products win once there is enough work per step.
+reward and the termination of every step fused, the activations in shared memory; each thread computes a
+unit of a layer (in a narrow layer, part of a unit's inputs) for all ROWS trajectories. Beyond that, the
+torch reference on the GPU, whose batched matrix products win once there is enough work per step.
 
 Networks travel as one packed parameter row per model, the policy's own layout (for each layer its weight
 (in, out) row by row, then its bias; the policy's log σ last), so that threads reading consecutive units
@@ -100,19 +100,20 @@ def _rollout_kernel(
     model, model_sizes, in_mean, in_std, delta_mean, delta_std, low, high, policy, policy_sizes,
     start, noise, task, bound, width, obs, actions, rewards, dones, log_probs,
 ):  # fmt: skip
+    """Block (x, y) rolls out trajectories ROWS·x to ROWS·x + ROWS − 1 of model y into the outputs."""
     k, lo, tid, threads = cuda.blockIdx.y, cuda.blockIdx.x * ROWS, cuda.threadIdx.x, cuda.blockDim.x
     n, horizon, act_dim, obs_dim = noise.shape[1], noise.shape[2], noise.shape[3], start.shape[2]
     log_std = policy.shape[1] - act_dim
     # Activations (features, ROWS) in a and b; states, next states and clipped actions (ROWS, features).
     shared = cuda.shared.array(0, float32)
-    a = shared[: width * ROWS]
-    b = shared[width * ROWS : 2 * width * ROWS]
-    states = shared[2 * width * ROWS : (2 * width + obs_dim) * ROWS]
-    nexts = shared[(2 * width + obs_dim) * ROWS : (2 * width + 2 * obs_dim) * ROWS]
-    clipped = shared[(2 * width + 2 * obs_dim) * ROWS : (2 * width + 2 * obs_dim + act_dim) * ROWS]
-    ended = shared[
-        (2 * width + 2 * obs_dim + act_dim) * ROWS : (2 * width + 2 * obs_dim + act_dim + 1) * ROWS
-    ]
+    a_end = width * ROWS
+    b_end = 2 * a_end
+    states_end = b_end + obs_dim * ROWS
+    nexts_end = states_end + obs_dim * ROWS
+    clipped_end = nexts_end + act_dim * ROWS
+    a, b = shared[:a_end], shared[a_end:b_end]
+    states, nexts = shared[b_end:states_end], shared[states_end:nexts_end]
+    clipped, ended = shared[nexts_end:clipped_end], shared[clipped_end : clipped_end + ROWS]
     for i in range(tid, obs_dim * ROWS, threads):
         r, j = i // obs_dim, i % obs_dim
         states[i] = start[k, lo + r, j] if lo + r < n else 0.0
