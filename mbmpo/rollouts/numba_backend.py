@@ -1,6 +1,6 @@
-"""Imagined rollouts compiled with numba for the CPU: each thread takes a block of trajectories of one
-model and runs it through the whole horizon in compiled code, the policy, the model, the reward and the
-termination of a step fused, the matrix products in BLAS.
+"""Imagined rollouts compiled with numba for the CPU: each thread takes an equal share of the trajectories
+and runs it, in blocks of trajectories of one model, through the whole horizon in compiled code, the
+policy, the model, the reward and the termination of a step fused, the matrix products in BLAS.
 
 Compiled once per machine: numba caches the machine code on disk, and one compilation serves every
 ensemble size, number of trajectories and horizon.
@@ -112,24 +112,23 @@ def _run_block(
 @njit(parallel=True, cache=True)
 def _rollout_kernel(
     model_w, model_b, in_mean, in_std, delta_mean, delta_std, low, high, policy_w, policy_b, log_std,
-    start, noise, task, bound, block_rows, obs, actions, rewards, dones, log_probs,
+    start, noise, task, bound, threads, obs, actions, rewards, dones, log_probs,
 ):  # fmt: skip
+    """Thread i takes the i-th of `threads` equal shares of the K·N trajectories (model after model), in
+    blocks of at most MAX_BLOCK_ROWS trajectories of one model."""
     models, n = start.shape[0], start.shape[1]
-    blocks = (n + block_rows - 1) // block_rows
-    for job in prange(models * blocks):
-        k, block = job // blocks, job % blocks
-        lo = block * block_rows
-        _run_block(
-            k, lo, min(n, lo + block_rows), model_w, model_b, in_mean, in_std, delta_mean, delta_std,
-            low, high, policy_w, policy_b, log_std, start, noise, task, bound, obs, actions, rewards,
-            dones, log_probs,
-        )  # fmt: skip
-
-
-def block_rows(models: int, trajectories: int, threads: int) -> int:
-    """Trajectories per block: at most MAX_BLOCK_ROWS, and small enough to give every thread work."""
-    blocks_per_model = max(math.ceil(trajectories / MAX_BLOCK_ROWS), math.ceil(threads / models))
-    return max(1, math.ceil(trajectories / blocks_per_model))
+    total = models * n
+    for thread in prange(threads):
+        position, end = thread * total // threads, (thread + 1) * total // threads
+        while position < end:
+            k, lo = position // n, position % n
+            hi = min(n, lo + end - position, lo + MAX_BLOCK_ROWS)
+            _run_block(
+                k, lo, hi, model_w, model_b, in_mean, in_std, delta_mean, delta_std, low, high,
+                policy_w, policy_b, log_std, start, noise, task, bound, obs, actions, rewards, dones,
+                log_probs,
+            )  # fmt: skip
+            position += hi - lo
 
 
 def _arrays(pairs: list[tuple[Tensor, Tensor]]) -> tuple[List, List]:
@@ -178,6 +177,6 @@ def numba_rollout(
             model_w, model_b, *stats, low, high, policy_w, policy_b,
             np.ascontiguousarray(log_std.detach().reshape(k, act_dim).numpy()), start, draws,
             TASK_CODES[task.env_id], np.float32(task.action_bound),
-            block_rows(k, n, numba.get_num_threads()), obs, actions, rewards, dones, log_probs,
+            numba.get_num_threads(), obs, actions, rewards, dones, log_probs,
         )  # fmt: skip
     return Trajectories(*(torch.from_numpy(a) for a in (obs, actions, rewards, dones, log_probs)))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 import torch
@@ -14,7 +15,7 @@ from mbmpo.dynamics import DynamicsEnsemble
 from mbmpo.envs import TASKS, Task
 from mbmpo.policy import GaussianPolicy
 from mbmpo.rollouts import BACKENDS, backend_name, cuda_backend, cuda_rollout, numba_rollout, torch_rollout
-from mbmpo.rollouts.numba_backend import _rollout_kernel, block_rows, step_reward
+from mbmpo.rollouts.numba_backend import MAX_BLOCK_ROWS, _rollout_kernel, step_reward
 from mbmpo.rollouts.row_rewards import TASK_CODES
 
 K, N, T = 3, 4, 6
@@ -119,14 +120,21 @@ def test_numba_backend_matches_the_torch_reference(env_id):
         assert reference.dones.any()  # the comparison covered terminations and their padding
 
 
-def test_numba_backend_splits_trajectories_into_blocks_exactly():
-    ensemble, policy, params, starts, noise = task_setup("HalfCheetah-v5", models=2, n=600, horizon=3)
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_numba_backend_splits_trajectories_into_shares_and_blocks_exactly(threads):
+    """Shares that cut through a model, blocks cut at MAX_BLOCK_ROWS, every trajectory run once."""
+    ensemble, policy, params, starts, noise = task_setup("HalfCheetah-v5", models=3, n=601, horizon=3)
     task = TASKS["HalfCheetah-v5"]
-    assert block_rows(2, 600, threads=2) < 600
-    assert_same_trajectories(
-        numba_rollout(ensemble, policy, params, starts, noise, task),
-        torch_rollout(ensemble, policy, params, starts, noise, task),
-    )
+    assert MAX_BLOCK_ROWS < 601
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        assert_same_trajectories(
+            numba_rollout(ensemble, policy, params, starts, noise, task),
+            torch_rollout(ensemble, policy, params, starts, noise, task),
+        )
+    finally:
+        numba.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("env_id", list(OBS_DIMS))
