@@ -3,7 +3,7 @@ real steps.
 
 The target: a mean real return of the adapted policies of at least 550 at 100k real
 steps, with the paper's settings (MBMPOConfig's defaults): 4,000 random steps, then 24 iterations of
-4,000 real steps. That takes about an hour on a 2-core machine, so by default this runs the first
+4,000 real steps. That takes about 80 minutes on a 2-core machine, so by default this runs the first
 iterations only and extrapolates: meta-training and collection cost the same every iteration, refitting
 the ensemble grows with the data, so the estimate scales the measured fit time per transition held to
 each iteration.
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rollouts",
         type=int,
         default=None,
-        help="imagined trajectories per model per meta-step (default 20)",
+        help="imagined trajectories per model per meta-step (default 80)",
     )
     parser.add_argument("--backend", default="auto", help="imagined-rollout backend (default auto)")
     args = parser.parse_args(argv)

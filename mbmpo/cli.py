@@ -11,7 +11,7 @@ OVERRIDES: tuple[tuple[str, str, type, str], ...] = (
     ("--inner-lr", "inner_lr", float, "α, the inner policy-gradient step size (default 0.001)"),
     ("--max-kl", "max_kl", float, "δ, the KL bound of a TRPO meta-step (default 0.01)"),
     ("--horizon", "horizon", int, "imagined rollout and real episode length (default 200)"),
-    ("--rollouts", "rollouts_per_model", int, "imagined trajectories per model per meta-step (default 20)"),
+    ("--rollouts", "rollouts_per_model", int, "imagined trajectories per model per meta-step (default 80)"),
     ("--real-steps", "real_steps_per_iteration", int, "real steps per iteration (default 4000)"),
     ("--initial-steps", "initial_random_steps", int, "real steps of random actions first (default 4000)"),
     ("--model-epochs", "model_epochs", int, "most epochs per ensemble refit (default 50)"),

@@ -60,8 +60,9 @@ class MBMPOConfig:
     """Initial log standard deviation of the policy, one learned value per action dimension."""
     meta_steps: int = 30
     """TRPO meta-steps per iteration, each on fresh imagined rollouts (the paper: 30)."""
-    rollouts_per_model: int = 20
-    """Imagined trajectories per model, before and again after adaptation, per meta-step."""
+    rollouts_per_model: int = 80
+    """Imagined trajectories per model, before and again after adaptation, per meta-step (80: with 5
+    models, the 400 of the paper's code, 20 tasks of 20)."""
     inner_lr: float = 1e-3
     """α, the step size of the inner vanilla policy-gradient step (the paper: 0.001)."""
     max_kl: float = 1e-2
