@@ -168,19 +168,34 @@ class Coordinator:
         self._failure: str | None = None
         self._stop: asyncio.Event | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._interrupted = False
 
     def run(self) -> RunResult:
+        """Run the emulation; KeyboardInterrupt after Ctrl-C (SIGINT), with every process stopped."""
         if self.spec.workdir.exists():
             shutil.rmtree(self.spec.workdir)  # a previous run's disks would be restored as checkpoints
         self.spec.workdir.mkdir(parents=True)
         try:
             stopped = asyncio.run(self._run())
+        except asyncio.CancelledError:
+            if not self._interrupted:
+                raise
         finally:
             self._kill_all()
+        # Checked after the run too: an await that ends as the cancellation arrives can swallow it.
+        if self._interrupted:
+            raise KeyboardInterrupt
         return self._result(stopped)
+
+    def _interrupt(self, run: asyncio.Task[float]) -> None:
+        self._interrupted = True
+        run.cancel()
 
     # -- the run ------------------------------------------------------------------------------------
     async def _run(self) -> float:
+        run = asyncio.current_task()
+        assert run is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._interrupt, run)
         self._stop = asyncio.Event()
         until = self.config.max_sim_time
         plan = timeline(self.config, self.scenario.faults, until)
