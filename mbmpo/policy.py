@@ -13,6 +13,9 @@ from itertools import pairwise
 import torch
 from torch import Tensor, nn
 
+LOG_2PI = math.log(2.0 * math.pi)
+"""log 2π, the constant of a Gaussian's log-density."""
+
 
 class GaussianPolicy(nn.Module):
     """a ~ N(μ_θ(s), diag(σ²)): μ a tanh MLP, log σ a learned state-independent vector."""
@@ -62,7 +65,7 @@ class GaussianPolicy(nn.Module):
         """log π_θ(a | s) of shape (..., N)."""
         mean, log_std = self.mean_and_log_std(theta, obs)
         z = (actions - mean) * torch.exp(-log_std)
-        return -0.5 * (z**2).sum(-1) - log_std.sum(-1) - 0.5 * self.act_dim * math.log(2 * math.pi)
+        return -0.5 * (z**2).sum(-1) - log_std.sum(-1) - 0.5 * self.act_dim * LOG_2PI
 
     def kl(self, theta_old: Tensor, theta: Tensor, obs: Tensor) -> Tensor:
         """KL(π_θold(· | s) ‖ π_θ(· | s)) of shape (..., N)."""
@@ -76,5 +79,5 @@ class GaussianPolicy(nn.Module):
         """Actions μ + σ·noise and their log-probabilities, for standard normal `noise` (..., N, act_dim)."""
         mean, log_std = self.mean_and_log_std(theta, obs)
         actions = mean + torch.exp(log_std) * noise
-        log_prob = -0.5 * (noise**2).sum(-1) - log_std.sum(-1) - 0.5 * self.act_dim * math.log(2 * math.pi)
+        log_prob = -0.5 * (noise**2).sum(-1) - log_std.sum(-1) - 0.5 * self.act_dim * LOG_2PI
         return actions, log_prob

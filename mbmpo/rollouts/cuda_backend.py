@@ -20,7 +20,7 @@ from torch import Tensor
 
 from ..dynamics import DynamicsEnsemble
 from ..envs import Task
-from ..policy import GaussianPolicy
+from ..policy import LOG_2PI, GaussianPolicy
 from .row_rewards import TASK_CODES, reward_and_done
 from .torch_backend import torch_rollout
 from .trajectories import Trajectories
@@ -38,7 +38,6 @@ THREADS = 256
 SHARED_BYTES = 48 * 1024
 """Shared memory a block may use without opting in to more."""
 
-LOG_2PI = math.log(2.0 * math.pi)
 TANH, RELU, LINEAR = 0, 1, 2
 
 _reward_and_done = cuda.jit(device=True)(reward_and_done)

@@ -20,14 +20,12 @@ from torch import Tensor
 
 from ..dynamics import DynamicsEnsemble
 from ..envs import Task
-from ..policy import GaussianPolicy
+from ..policy import LOG_2PI, GaussianPolicy
 from .row_rewards import TASK_CODES, reward_and_done
 from .trajectories import Trajectories
 
 MAX_BLOCK_ROWS = 256
 """Most trajectories one thread steps together: their activations stay in cache, BLAS stays efficient."""
-
-LOG_2PI = math.log(2.0 * math.pi)
 
 
 step_reward = njit(cache=True)(reward_and_done)
