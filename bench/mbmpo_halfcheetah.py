@@ -8,8 +8,9 @@ iterations only and extrapolates: meta-training and collection cost the same eve
 the ensemble grows with the data, so the estimate scales the measured fit time per transition held to
 each iteration.
 
-    python bench/mbmpo_halfcheetah.py [--quick] [--iterations N] [--out DIR] [--model-epochs N]
-                                      [--rollouts N] [--backend B]
+    python bench/mbmpo_halfcheetah.py [--quick] [--iterations N] [--seed S] [--out DIR] [overrides]
+
+The overrides are those of `gorila-sim mbmpo train` (--rollouts N, --meta-steps N, --backend B, ...).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import time
 
 import numpy as np
 
-from mbmpo.config import MBMPOConfig
+from mbmpo.cli import add_overrides, override_fields
+from mbmpo.config import ConfigError, MBMPOConfig
 from mbmpo.train import describe, train
 
 FULL_ITERATIONS = 24
@@ -45,21 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=2, help="iterations to run (default 2; 24 is 100k)")
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
     parser.add_argument("--out", default=None, help="write the results directory here")
-    parser.add_argument("--model-epochs", type=int, default=None, help="most epochs per refit (default 50)")
-    parser.add_argument(
-        "--rollouts",
-        type=int,
-        default=None,
-        help="imagined trajectories per model per meta-step (default 80)",
-    )
-    parser.add_argument("--backend", default="auto", help="imagined-rollout backend (default auto)")
+    add_overrides(parser)
     args = parser.parse_args(argv)
     settings = dict(QUICK) if args.quick else {"iterations": args.iterations}
-    if args.model_epochs is not None:
-        settings["model_epochs"] = args.model_epochs
-    if args.rollouts is not None:
-        settings["rollouts_per_model"] = args.rollouts
-    config = MBMPOConfig(env_id="HalfCheetah-v5", seed=args.seed, backend=args.backend, **settings)
+    try:
+        config = MBMPOConfig(env_id="HalfCheetah-v5", seed=args.seed, **{**settings, **override_fields(args)})
+    except ConfigError as error:
+        parser.error(str(error))
     started = time.perf_counter()
     history = train(config, out=args.out, on_iteration=lambda m: print(describe(m), flush=True))
     wall = time.perf_counter() - started

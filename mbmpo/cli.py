@@ -12,6 +12,12 @@ OVERRIDES: tuple[tuple[str, str, type, str], ...] = (
     ("--max-kl", "max_kl", float, "δ, the KL bound of a TRPO meta-step (default 0.01)"),
     ("--horizon", "horizon", int, "imagined rollout and real episode length (default 200)"),
     ("--rollouts", "rollouts_per_model", int, "imagined trajectories per model per meta-step (default 80)"),
+    (
+        "--curvature-fraction",
+        "curvature_fraction",
+        float,
+        "share of the imagined trajectories for TRPO's Fisher-vector products (default 1)",
+    ),
     ("--real-steps", "real_steps_per_iteration", int, "real steps per iteration (default 4000)"),
     ("--initial-steps", "initial_random_steps", int, "real steps of random actions first (default 4000)"),
     ("--model-epochs", "model_epochs", int, "most epochs per ensemble refit (default 50)"),
@@ -50,13 +56,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="show the live MB-MPO dashboard (plain progress lines when the output is not a terminal)",
     )
-    for flag, field, kind, text in OVERRIDES:
-        train.add_argument(flag, dest=field, type=kind, metavar=METAVARS[kind], help=text)
-    train.add_argument(
-        "--backend",
-        choices=("auto", "torch", "numba", "cuda"),
-        help="imagined-rollout backend (default auto: cuda where a GPU is visible, else numba)",
-    )
+    add_overrides(train)
     train.set_defaults(handler=_train, command_parser=train)
 
     evaluate = commands.add_parser(
@@ -72,15 +72,22 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=_eval, command_parser=evaluate)
 
 
-def _config_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The MBMPOConfig fields the arguments set."""
-    from .config import QUICK, ConfigError
+def add_overrides(parser: argparse.ArgumentParser) -> None:
+    """Add the OVERRIDES flags and --backend to a parser; override_fields reads them back."""
+    for flag, field, kind, text in OVERRIDES:
+        parser.add_argument(flag, dest=field, type=kind, metavar=METAVARS[kind], help=text)
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "torch", "numba", "cuda"),
+        help="imagined-rollout backend (default auto: cuda where a GPU is visible, else numba)",
+    )
 
-    fields: dict[str, Any] = {**(QUICK if args.quick else {}), "env_id": args.env, "seed": args.seed}
-    if args.iterations is not None:
-        fields["iterations"] = args.iterations
-    if args.backend is not None:
-        fields["backend"] = args.backend
+
+def override_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The MBMPOConfig fields that the flags of add_overrides set."""
+    from .config import ConfigError
+
+    fields: dict[str, Any] = {} if args.backend is None else {"backend": args.backend}
     for _, field, _, _ in OVERRIDES:
         value = getattr(args, field)
         if value is None:
@@ -92,6 +99,16 @@ def _config_fields(args: argparse.Namespace) -> dict[str, Any]:
                 raise ConfigError(f"{field}: expected sizes like 512,512, got {value!r}") from None
         fields[field] = value
     return fields
+
+
+def _config_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The MBMPOConfig fields the arguments set."""
+    from .config import QUICK
+
+    fields: dict[str, Any] = {**(QUICK if args.quick else {}), "env_id": args.env, "seed": args.seed}
+    if args.iterations is not None:
+        fields["iterations"] = args.iterations
+    return {**fields, **override_fields(args)}
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -75,6 +75,9 @@ class MBMPOConfig:
     """Conjugate-gradient iterations that solve F x = g in a TRPO step."""
     cg_damping: float = 0.1
     """Added to the Fisher-vector product (F + damping I) for a well-conditioned solve."""
+    curvature_fraction: float = 1.0
+    """Share of each model's imagined trajectories on which the conjugate gradient's Fisher-vector
+    products are computed (a cheaper curvature estimate); the line search always uses all of them."""
     backend: str = "auto"
     """Imagined-rollout backend: torch, numba, cuda, or auto (cuda where a GPU is visible, else numba)."""
 
@@ -118,6 +121,10 @@ class MBMPOConfig:
         if not _is_number(self.model_min_improvement) or not 0.0 <= self.model_min_improvement < 1.0:
             raise ConfigError(
                 f"model_min_improvement: must be a number in [0, 1), got {self.model_min_improvement!r}"
+            )
+        if not _is_number(self.curvature_fraction) or not 0.0 < self.curvature_fraction <= 1.0:
+            raise ConfigError(
+                f"curvature_fraction: must be a number in (0, 1], got {self.curvature_fraction!r}"
             )
         if not _is_number(self.cg_damping) or not self.cg_damping >= 0:
             raise ConfigError(f"cg_damping: must be a number >= 0, got {self.cg_damping!r}")

@@ -12,6 +12,7 @@ gradient is built with create_graph=True.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,6 +60,13 @@ def samples(trajectories: Trajectories, discount: float, lam: float) -> Samples:
     mean = (raw * alive).sum(dim=(1, 2), keepdim=True) / count
     std = torch.sqrt((((raw - mean) * alive) ** 2).sum(dim=(1, 2), keepdim=True) / count)
     return Samples(trajectories, (raw - mean) / (std + 1e-8) * alive, alive)
+
+
+def first_trajectories(samples: Samples, count: int) -> Samples:
+    """The first `count` trajectories of every model: a fair subsample, as trajectories are independent."""
+    t = samples.trajectories
+    head = Trajectories(*(field[:, :count] for field in (t.obs, t.actions, t.rewards, t.dones, t.log_probs)))
+    return Samples(head, samples.advantages[:, :count], samples.alive[:, :count])
 
 
 def _log_probs(policy: GaussianPolicy, params: Tensor, trajectories: Trajectories) -> Tensor:
@@ -118,7 +126,8 @@ def meta_fisher_product(
     """v -> H v, H the Hessian at θ of meta_objective's KL, as Σ_k J_kᵀ F_k J_k: J_k = I + α ∇²J_k(θ) the
     Jacobian of the adaptation (symmetric) and F_k the Hessian of the KL in θ'_k. The other term of H
     vanishes because the KL's gradient in θ'_k is zero at θ'_k(θ) = post_params; computing it this way
-    saves differentiating the inner step a third time."""
+    saves differentiating the inner step a third time. Pass subsamples of pre and post
+    (first_trajectories) for a cheaper estimate of H."""
     models = pre.advantages.shape[0]
     stacked = theta.detach().expand(models, -1).clone().requires_grad_()
     inner_gradient = _inner_gradients(policy, stacked, pre, create_graph=True)
@@ -165,16 +174,26 @@ def meta_step(
     config: MBMPOConfig,
 ) -> tuple[Tensor, MetaStats]:
     """One MB-MPO meta-step: imagined trajectories with θ, adaptation, imagined trajectories with every
-    θ'_k, and a TRPO step on θ. start_states and noise hold (before adaptation, after adaptation)."""
+    θ'_k, and a TRPO step on θ. start_states and noise hold (before adaptation, after adaptation).
+    The conjugate gradient's curvature is estimated on config.curvature_fraction of the trajectories;
+    the step is sized and checked on all of them."""
     post_params, pre = adapted_policies(policy, theta, imagine, start_states[0], noise[0], config)
     post = samples(imagine(post_params, start_states[1], noise[1]), config.discount, config.gae_lambda)
+    curvature_count = math.ceil(config.curvature_fraction * pre.advantages.shape[1])
     step = trpo_step(
         theta,
         lambda candidate: meta_objective(policy, candidate, pre, post, post_params, config.inner_lr),
         max_kl=config.max_kl,
         cg_iterations=config.cg_iterations,
         damping=config.cg_damping,
-        fisher_product=meta_fisher_product(policy, theta, pre, post, post_params, config.inner_lr),
+        fisher_product=meta_fisher_product(
+            policy,
+            theta,
+            first_trajectories(pre, curvature_count),
+            first_trajectories(post, curvature_count),
+            post_params,
+            config.inner_lr,
+        ),
     )
     stats = MetaStats(
         return_before=float(pre.trajectories.returns().mean()),

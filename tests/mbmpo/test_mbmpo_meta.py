@@ -4,7 +4,14 @@ import numpy as np
 import torch
 
 from mbmpo.advantages import alive_mask
-from mbmpo.meta import Samples, adapt, meta_fisher_product, meta_objective, samples
+from mbmpo.meta import (
+    Samples,
+    adapt,
+    first_trajectories,
+    meta_fisher_product,
+    meta_objective,
+    samples,
+)
 from mbmpo.policy import GaussianPolicy
 from mbmpo.rollouts import Trajectories
 
@@ -100,3 +107,29 @@ def test_fisher_product_equals_the_hessian_of_the_meta_kl():
         v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
         (hessian_v,) = torch.autograd.grad(kl_gradient @ v, x, retain_graph=True)
         np.testing.assert_allclose(product(v).numpy(), hessian_v.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_fisher_product_on_a_subsample_is_the_gauss_newton_matrix_of_the_subsample():
+    """Σ_k J_kᵀ F_k J_k, with the inner step's Jacobian J_k and the KL's Hessian F_k both taken on the first
+    trajectories only, against explicit matrices."""
+    policy, theta, pre, post, post_params = setup()
+    pre_head, post_head = first_trajectories(pre, 2), first_trajectories(post, 2)
+    assert pre_head.trajectories.obs.shape == (K, 2, T, OBS) and post_head.alive.shape == (K, 2, T)
+    torch.testing.assert_close(post_head.advantages, post.advantages[:, :2])
+    jacobians = torch.autograd.functional.jacobian(
+        lambda x: adapt(policy, x, pre_head, ALPHA, create_graph=True), theta
+    )
+    obs = post_head.trajectories.obs.reshape(K, 2 * T, OBS)
+    alive = post_head.alive.reshape(K, 2 * T)
+
+    def mean_kl(adapted: torch.Tensor) -> torch.Tensor:
+        kl = policy.kl(post_params, adapted, obs)
+        return ((kl * alive).sum(1) / alive.sum(1)).mean()
+
+    hessian = torch.autograd.functional.hessian(mean_kl, post_params)
+    v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    expected = sum(jacobians[k].T @ hessian[k, :, k, :] @ jacobians[k] @ v for k in range(K))
+    head = meta_fisher_product(policy, theta, pre_head, post_head, post_params, ALPHA)
+    np.testing.assert_allclose(head(v).numpy(), expected.numpy(), rtol=1e-9, atol=1e-12)
+    full = meta_fisher_product(policy, theta, pre, post, post_params, ALPHA)
+    assert not torch.allclose(head(v), full(v))

@@ -64,13 +64,15 @@ def test_cli_train_quick_then_eval(tmp_path, capsys):
             out,
             "--max-kl",
             "0.02",
+            "--curvature-fraction",
+            "0.5",
             "--backend",
             "numba",
         ]
     )
     assert args.handler(args) == 0
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert saved["max_kl"] == 0.02 and saved["backend"] == "numba"
+    assert saved["max_kl"] == 0.02 and saved["curvature_fraction"] == 0.5 and saved["backend"] == "numba"
     first = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
     assert first["iteration"] == 0 and first["backend"] == "numba"
     args = parser().parse_args(["mbmpo", "eval", "--run", out, "--episodes", "2"])
@@ -85,6 +87,7 @@ def test_cli_train_quick_then_eval(tmp_path, capsys):
         (["train", "--inner-lr", "-1"], "inner_lr"),
         (["train", "--models", "0"], "models"),
         (["train", "--model-hidden", "512,x"], "model_hidden"),
+        (["train", "--curvature-fraction", "0"], "curvature_fraction"),
         (["eval", "--run", "nowhere"], "--run"),
     ],
 )
@@ -111,6 +114,8 @@ def test_cli_bad_values_are_one_line_errors_naming_the_field(argv, field, capsys
         ({"model_min_improvement": 1.0}, "model_min_improvement"),
         ({"buffer_size": 10}, "buffer_size"),
         ({"seed": True}, "seed"),
+        ({"curvature_fraction": 0.0}, "curvature_fraction"),
+        ({"curvature_fraction": 1.5}, "curvature_fraction"),
     ],
 )
 def test_config_errors_name_the_field(change, field):
