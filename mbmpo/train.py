@@ -85,6 +85,13 @@ def policy_actor(
     return act
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def train(
     config: MBMPOConfig,
     out: str | Path | None = None,
@@ -161,7 +168,7 @@ def train(
     for iteration in range(1, config.iterations + 1):
         tell(f"iteration {iteration}: fitting the dynamics ensemble")
         phase_start = time.perf_counter()
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(usable_cores())
         val_loss, epochs_run = ensemble.fit(
             *buffer.arrays(),
             epochs=config.model_epochs,
@@ -175,11 +182,13 @@ def train(
         fit_s = time.perf_counter() - phase_start
 
         phase_start = time.perf_counter()
+        returns_by_step = []
         for step in range(config.meta_steps):
             tell(f"iteration {iteration}: meta-step {step + 1}/{config.meta_steps}")
             theta, stats = meta_step(
                 policy, theta, imagine, (start_states(), start_states()), (noise(), noise()), config
             )
+            returns_by_step.append(stats.return_before)
         adapted, _ = adapted_policies(policy, theta, imagine, start_states(), noise(), config)
         meta_s = time.perf_counter() - phase_start
 
@@ -206,6 +215,7 @@ def train(
                 "real_return_per_model": model_returns,
                 "imagined_return_before": stats.return_before,
                 "imagined_return_after": stats.return_after,
+                "imagined_return_by_step": returns_by_step,
                 "meta_kl": stats.kl,
                 "model_val_loss": val_loss.tolist(),
                 "model_epochs": epochs_run,

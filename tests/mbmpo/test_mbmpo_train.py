@@ -43,6 +43,8 @@ def test_one_iteration_writes_the_results_directory_and_eval_runs_it(tmp_path):
         "collect_s",
     ):
         assert isinstance(last[key], float)
+    by_step = last["imagined_return_by_step"]
+    assert len(by_step) == QUICK["meta_steps"] and by_step[-1] == last["imagined_return_before"]
     run = tmp_path / "run"
     assert MBMPOConfig.from_json(json.loads((run / "config.json").read_text())) == config
     assert [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] == history
