@@ -120,6 +120,22 @@ def test_numba_backend_matches_the_torch_reference(env_id):
         assert reference.dones.any()  # the comparison covered terminations and their padding
 
 
+def test_numba_backend_pads_layers_of_any_width():
+    """Hidden widths that are not multiples of the kernel's tile: the zero padding changes nothing."""
+    torch.manual_seed(2)
+    ensemble = DynamicsEnsemble(3, 1, models=2, hidden=(13, 6))
+    policy = GaussianPolicy(3, 1, hidden=(7,))
+    params = policy.theta.detach() + 0.3 * torch.randn(2, policy.size)
+    starts, noise = torch.randn(2, 9, 3), torch.randn(2, 9, 12, 1)
+    task = TASKS["Pendulum-v1"]
+    ensemble.obs_low.fill_(-3.0)
+    ensemble.obs_high.fill_(3.0)
+    assert_same_trajectories(
+        numba_rollout(ensemble, policy, params, starts, noise, task),
+        torch_rollout(ensemble, policy, params, starts, noise, task),
+    )
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_numba_backend_splits_trajectories_into_shares_and_blocks_exactly(threads):
     """Shares that cut through a model, blocks cut at MAX_BLOCK_ROWS, every trajectory run once."""
