@@ -39,7 +39,7 @@ class EnsembleLinear(nn.Module):
 @dataclass(frozen=True)
 class EnsembleWeights:
     """A still picture of the ensemble for running it many times: each layer's weight with its
-    normalisation applied, as (K, in, out), its bias as (K, 1, out), and the data statistics."""
+    normalisation applied, as (K, out, in), its bias as (K, 1, out), and the data statistics."""
 
     layers: list[tuple[Tensor, Tensor]]
     input_mean: Tensor
@@ -53,7 +53,7 @@ class EnsembleWeights:
         """s' for (K, N, ·) states and actions, model k predicting batch k; clamped to the states seen."""
         h = (torch.cat([obs, actions], dim=-1) - self.input_mean) / self.input_std
         for i, (weight, bias) in enumerate(self.layers):
-            h = torch.baddbmm(bias, h, weight)
+            h = torch.baddbmm(bias, h, weight.transpose(1, 2))
             if i < len(self.layers) - 1:
                 h = torch.relu(h)
         return torch.clamp(obs + h * self.delta_std + self.delta_mean, self.obs_low, self.obs_high)
@@ -103,9 +103,11 @@ class DynamicsEnsemble(nn.Module):
     def snapshot(self) -> EnsembleWeights:
         """The current weights, detached, for running the ensemble many times (rollouts, predict)."""
         layers = []
-        for layer in self.layers:
-            weight = layer.weight.view(self.models, layer.out_features, layer.in_features)
-            layers.append((weight.transpose(1, 2).contiguous(), layer.bias.unsqueeze(1).clone()))
+        with torch.no_grad():
+            for layer in self.layers:
+                # Weight normalisation computes the weight afresh on each access: it is already a copy.
+                weight = layer.weight.view(self.models, layer.out_features, layer.in_features)
+                layers.append((weight, layer.bias.unsqueeze(1).clone()))
         stats = (
             self.input_mean,
             self.input_std,

@@ -180,9 +180,12 @@ def _rollout_kernel(
 
 
 def _packed(layers: list[tuple[Tensor, Tensor]]) -> np.ndarray:
-    """Weights (K, in, out) and biases (K, 1, out) as one float32 row per model, layer after layer."""
+    """Weights (K, out, in) and biases (K, 1, out) as one float32 row per model, layer after layer, each
+    weight transposed to (in, out) as the kernel reads it."""
     models = layers[0][0].shape[0]
-    parts = [x.detach().reshape(models, -1) for layer in layers for x in layer]
+    parts = []
+    for weight, bias in layers:
+        parts += [weight.detach().transpose(1, 2).reshape(models, -1), bias.detach().reshape(models, -1)]
     return np.ascontiguousarray(torch.cat(parts, dim=1).numpy(), dtype=np.float32)
 
 

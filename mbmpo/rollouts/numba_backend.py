@@ -177,17 +177,17 @@ def _rollout_kernel(
 
 
 def _packed(pairs: list[tuple[Tensor, Tensor]]) -> tuple[List, List]:
-    """Weights (K, in, out) and biases (K, 1, out) as numba lists of contiguous float32 arrays, weights
+    """Weights (K, out, in) and biases (K, 1, out) as numba lists of contiguous float32 arrays, weights
     (K, units, inputs) and biases (K, units), in _dense's layout: the MLP's inputs padded with zeros to a
     multiple of LANES, each layer's units to a multiple of TILE and the next layer's inputs to match, so
     the padding changes no output."""
     weights, biases = List(), List()
-    inputs = _padded(pairs[0][0].shape[1], LANES)
+    inputs = _padded(pairs[0][0].shape[2], LANES)
     for weight, bias in pairs:
-        models, fan_in, fan_out = weight.shape
+        models, fan_out, fan_in = weight.shape
         units = _padded(fan_out, TILE)
         packed_w = np.zeros((models, units, inputs), dtype=np.float32)
-        packed_w[:, :fan_out, :fan_in] = weight.detach().transpose(1, 2).numpy()
+        packed_w[:, :fan_out, :fan_in] = weight.detach().numpy()
         packed_b = np.zeros((models, units), dtype=np.float32)
         packed_b[:, :fan_out] = bias.detach().reshape(models, fan_out).numpy()
         weights.append(packed_w)
@@ -210,7 +210,7 @@ def numba_rollout(
     weights = ensemble.snapshot()
     model_w, model_b = _packed(weights.layers)
     policy_layers, log_std = policy.layers(params.detach().contiguous())
-    policy_w, policy_b = _packed(policy_layers)
+    policy_w, policy_b = _packed([(weight.transpose(1, 2), bias) for weight, bias in policy_layers])
     stats = [
         t.numpy().astype(np.float32)
         for t in (weights.input_mean, weights.input_std, weights.delta_mean, weights.delta_std)

@@ -98,6 +98,23 @@ def test_models_are_independent():
     assert not torch.allclose(after[1], before[1])
 
 
+def test_a_snapshot_predicts_as_the_ensemble_and_keeps_its_weights_when_they_change():
+    torch.manual_seed(3)
+    ensemble = DynamicsEnsemble(3, 1, models=2, hidden=(8,))
+    obs, actions = torch.randn(2, 5, 3), torch.randn(2, 5, 1)
+    snapshot = ensemble.snapshot()
+    with torch.no_grad():
+        inputs = (torch.cat([obs, actions], dim=-1) - ensemble.input_mean) / ensemble.input_std
+        through_the_module = obs + ensemble(inputs) * ensemble.delta_std + ensemble.delta_mean
+        before = snapshot.predict(obs, actions)
+        torch.testing.assert_close(before, through_the_module.clamp(ensemble.obs_low, ensemble.obs_high))
+        for param in ensemble.parameters():
+            param += 0.5
+    assert not any(t.requires_grad for layer in snapshot.layers for t in layer)
+    assert torch.equal(snapshot.predict(obs, actions), before)
+    assert not torch.equal(ensemble.predict(obs, actions), before)
+
+
 def test_fit_without_validation_data_is_a_clear_error():
     rng = np.random.default_rng(0)
     obs, actions, next_obs = linear_data(10, rng)
