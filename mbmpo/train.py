@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numba
 import numpy as np
 import torch
 
@@ -101,8 +102,10 @@ def train(
     """Run MB-MPO; return one metrics record per iteration (iteration 0: the random data). With `out`,
     write the results directory there. `on_phase` hears what the run is doing, `on_iteration` each
     record as it is made."""
-    # The policy is small: one thread runs it fastest. The ensemble's fit uses every core (below).
+    # The policy is small: one thread runs it fastest. The ensemble's fit uses every core (below), and
+    # so do the numba backend's threads, but no more threads than the process has cores.
     torch.set_num_threads(1)
+    numba.set_num_threads(min(numba.config.NUMBA_NUM_THREADS, usable_cores()))
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -144,3 +145,24 @@ def test_importing_the_cli_loads_no_heavy_package():
     probe = "import sys, mbmpo.cli; print(sorted({'torch', 'numpy', 'rich', 'gymnasium'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+PINNED_RUN = """
+import os
+import numba
+from mbmpo.config import QUICK, MBMPOConfig
+from mbmpo.train import train
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+train(MBMPOConfig(**{**QUICK, "iterations": 1, "backend": "numba"}))
+print(numba.get_num_threads())
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs 2 usable cores"
+)
+def test_a_run_pinned_to_one_core_runs_one_numba_thread():
+    """Under taskset (here: the process's own affinity), numba starts no more threads than cores."""
+    done = subprocess.run([sys.executable, "-c", PINNED_RUN], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "1"
