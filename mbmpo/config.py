@@ -45,9 +45,10 @@ class MBMPOConfig:
     model_epochs: int = 50
     """Most passes over the data per refit; training stops earlier when every model has stopped improving."""
     model_patience: int = 5
-    """Epochs without a better validation loss after which a model counts as stopped."""
+    """Epochs without progress in validation loss after which a model counts as stopped."""
     model_min_improvement: float = 0.01
-    """Relative drop of a model's best validation loss that counts as better (0: any drop)."""
+    """Relative drop of a model's validation loss that counts as progress (0: any drop); the parameters
+    kept are those of the lowest loss regardless."""
     validation_fraction: float = 0.2
     """Share of the transitions each model holds out for validation (its own random choice)."""
     buffer_size: int = 1_000_000

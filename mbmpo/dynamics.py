@@ -133,12 +133,12 @@ class DynamicsEnsemble(nn.Module):
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, int]:
         """Train every model on the transitions not marked for it in `validation` (N, K), keep each model's
-        parameters of its best validation loss, and return those losses (K,) (MSE of the normalised Δs) and
-        the number of epochs run.
+        parameters of its lowest validation loss, and return those losses (K,) (MSE of the normalised Δs)
+        and the number of epochs run.
 
         Training goes on from the current parameters; it stops after `epochs` or once every model has gone
-        `patience` epochs without lowering its best validation loss by more than the fraction
-        `min_improvement`."""
+        `patience` epochs without lowering its validation loss by more than the fraction `min_improvement`
+        below the last loss that did."""
         train_sets = [np.flatnonzero(~validation[:, k]) for k in range(self.models)]
         val_sets = [np.flatnonzero(validation[:, k]) for k in range(self.models)]
         if min(len(s) for s in train_sets + val_sets) == 0:
@@ -148,7 +148,8 @@ class DynamicsEnsemble(nn.Module):
 
         best_loss = self._loss_per_model(x, y, val_index, val_weight)
         best_params = [p.detach().clone() for p in self.parameters()]
-        since_best = np.zeros(self.models, dtype=int)
+        mark = best_loss.copy()  # the last validation loss that counted as progress
+        since_mark = np.zeros(self.models, dtype=int)
         optimiser = torch.optim.Adam(self.parameters(), lr=lr)
         n = min(len(s) for s in train_sets)
         epochs_run = 0
@@ -163,14 +164,16 @@ class DynamicsEnsemble(nn.Module):
                 loss.backward()
                 optimiser.step()
             val_loss = self._loss_per_model(x, y, val_index, val_weight)
-            improved = val_loss < best_loss * (1.0 - min_improvement)
+            improved = val_loss < best_loss
             rows = torch.from_numpy(improved)
             with torch.no_grad():
                 for best, param in zip(best_params, self.parameters(), strict=True):
                     best.view(self.models, -1)[rows] = param.view(self.models, -1)[rows]
             best_loss = np.where(improved, val_loss, best_loss)
-            since_best = np.where(improved, 0, since_best + 1)
-            if (since_best >= patience).all():
+            progressed = val_loss < mark * (1.0 - min_improvement)
+            mark = np.where(progressed, val_loss, mark)
+            since_mark = np.where(progressed, 0, since_mark + 1)
+            if (since_mark >= patience).all():
                 break
         with torch.no_grad():
             for best, param in zip(best_params, self.parameters(), strict=True):

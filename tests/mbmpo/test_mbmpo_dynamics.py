@@ -1,5 +1,7 @@
 """The dynamics ensemble and its data: a known linear system, constant dimensions, per-model splits."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
@@ -82,6 +84,20 @@ def test_early_stopping_counts_only_improvements_larger_than_the_threshold():
         )
     assert runs[0.0] == 40  # a small network on a linear system keeps improving a little
     assert runs[0.5] < 20
+
+
+def test_the_kept_parameters_are_those_of_the_lowest_loss_even_below_the_threshold():
+    """Improvements too small to count against patience still count for the parameters kept."""
+    torch.manual_seed(5)
+    rng = np.random.default_rng(5)
+    obs, actions, next_obs = linear_data(500, rng)
+    validation = rng.random((500, 2)) < 0.3
+    ensemble = DynamicsEnsemble(3, 1, models=2, hidden=(16,))
+    fit = partial(ensemble.fit, obs, actions, next_obs, validation, batch_size=32, lr=3e-3, rng=rng)
+    before, _ = fit(epochs=0, patience=1)
+    after, epochs = fit(epochs=10, patience=3, min_improvement=0.95)
+    assert epochs == 3  # no epoch lowered a loss twentyfold
+    assert (after < before).all()
 
 
 def test_models_are_independent():
