@@ -23,7 +23,7 @@ from ..policy import LOG_2PI, GaussianPolicy
 from .row_rewards import TASK_CODES, reward_and_done
 from .trajectories import Trajectories
 
-MAX_BLOCK_ROWS = 256
+MAX_BLOCK_ROWS = 128
 """Most trajectories one thread steps together: their activations stay in cache."""
 
 TANH, RELU, IDENTITY = 0, 1, 2
