@@ -20,7 +20,7 @@ OVERRIDES: tuple[tuple[str, str, type, str], ...] = (
     ),
     ("--real-steps", "real_steps_per_iteration", int, "real steps per iteration (default 4000)"),
     ("--initial-steps", "initial_random_steps", int, "real steps of random actions first (default 4000)"),
-    ("--model-epochs", "model_epochs", int, "most epochs per ensemble refit (default 50)"),
+    ("--model-epochs", "model_epochs", int, "most epochs per ensemble refit (default 500)"),
     (
         "--model-min-improvement",
         "model_min_improvement",

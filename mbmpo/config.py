@@ -42,8 +42,9 @@ class MBMPOConfig:
     """Adam step size of the dynamics models."""
     model_batch_size: int = 500
     """Transitions per model per gradient step."""
-    model_epochs: int = 50
-    """Most passes over the data per refit; training stops earlier when every model has stopped improving."""
+    model_epochs: int = 500
+    """Most passes over the data per refit (the paper's code: 500); training stops earlier when every model
+    has stopped improving."""
     model_patience: int = 5
     """Epochs without progress in validation loss after which a model counts as stopped."""
     model_min_improvement: float = 0.01

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -10,7 +11,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mbmpo.cli import add_commands
+from mbmpo.cli import OVERRIDES, add_commands, add_overrides, override_fields
 from mbmpo.config import QUICK, ConfigError, MBMPOConfig
 from mbmpo.train import evaluate, train
 
@@ -139,6 +140,16 @@ def test_config_json_round_trip_and_unknown_keys():
     assert MBMPOConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
     with pytest.raises(ConfigError, match=r"^colour: not a field"):
         MBMPOConfig.from_json({"colour": "blue"})
+
+
+@pytest.mark.parametrize(
+    "flag, field, text", [(o[0], o[1], o[3]) for o in OVERRIDES], ids=[o[0] for o in OVERRIDES]
+)
+def test_the_cli_help_states_the_config_default(flag, field, text):
+    parser = argparse.ArgumentParser()
+    add_overrides(parser)
+    stated = re.search(r"\(default ([^)]+)\)$", text).group(1)
+    assert override_fields(parser.parse_args([flag, stated])) == {field: getattr(MBMPOConfig(), field)}
 
 
 def test_importing_the_cli_loads_no_heavy_package():
