@@ -100,6 +100,13 @@ def run_point(scenario: str, settings: dict[str, str], seed: int) -> dict[str, A
     return row
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the OS has one, else all of them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def sweep(
     scenario: str,
     grid: dict[str, list[str]],
@@ -113,7 +120,7 @@ def sweep(
     if ray_address is not None:
         rows = _on_ray(scenario, todo, ray_address, on_done)
     else:
-        workers = workers or min(len(todo), os.cpu_count() or 1)
+        workers = workers or min(len(todo), usable_cores())
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(run_point, scenario, settings, seed) for settings, seed in todo]
             rows = []

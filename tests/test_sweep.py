@@ -1,5 +1,6 @@
 """Sweeps over a grid and seeds: the table, the plots, and the same table from local processes and Ray."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gorila_sim.sweep import parse_grid, plot_sweep, points, sweep, write_table
+from gorila_sim.sweep import parse_grid, plot_sweep, points, sweep, usable_cores, write_table
 
 GRID = {"stop.env_steps": ["1500", "2500"], "training.staleness.max_staleness": ["2", "8"]}
 SCENARIO = "straggler-learners"
@@ -21,6 +22,13 @@ def test_grids_split_at_top_level_commas_only():
     for bad in (["nokey"], ["=1,2"], ["a=1", "a=2"]):
         with pytest.raises(ValueError, match="--grid"):
             parse_grid(bad)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this OS")
+def test_local_workers_default_to_the_cores_this_process_may_use(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert usable_cores() == 1
 
 
 @pytest.fixture(scope="module")
