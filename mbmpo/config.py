@@ -63,8 +63,8 @@ class MBMPOConfig:
     meta_steps: int = 30
     """TRPO meta-steps per iteration, each on fresh imagined rollouts (the paper: 30)."""
     rollouts_per_model: int = 80
-    """Imagined trajectories per model, before and again after adaptation, per meta-step (80: with 5
-    models, the 400 of the paper's code, 20 tasks of 20)."""
+    """Imagined trajectories per model, before and again after adaptation, per meta-step (80: 400 with
+    5 models; the paper's code samples 1,000, 50 for each of 20 tasks, 4 tasks per model)."""
     inner_lr: float = 1e-3
     """α, the step size of the inner vanilla policy-gradient step (the paper: 0.001)."""
     max_kl: float = 1e-2
