@@ -101,7 +101,8 @@ def run_point(scenario: str, settings: dict[str, str], seed: int) -> dict[str, A
 
 
 def usable_cores() -> int:
-    """The cores this process may run on: its CPU affinity where the OS has one, else all of them."""
+    """The cores this process may run on: its CPU affinity where the OS has one, else all of them (also
+    what MB-MPO training sizes its thread pools with)."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1

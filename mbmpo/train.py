@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ import gymnasium as gym
 import numba
 import numpy as np
 import torch
+
+from gorila_sim.sweep import usable_cores
 
 from .buffer import TransitionBuffer
 from .config import MBMPOConfig
@@ -84,13 +85,6 @@ def policy_actor(
         return action[0].clamp(-bound, bound).numpy()
 
     return act
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the platform has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def train(
