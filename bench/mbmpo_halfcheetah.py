@@ -9,7 +9,10 @@ and extrapolates: meta-training and collection cost the same every iteration, re
 grows with the data, so the estimate scales the measured fit time per transition held to each
 iteration.
 
-    python bench/mbmpo_halfcheetah.py [--quick] [--iterations N] [--seed S] [--out DIR] [overrides]
+    python bench/mbmpo_halfcheetah.py [--quick] [--iterations N] [--seed S] [--out DIR [--resume]] [overrides]
+
+A run stopped part way (its results directory holds a checkpoint after every iteration) goes on with the
+same command and --resume; wall_s is then the run's total over its parts.
 
 The overrides are those of `gorila-sim mbmpo train` (--rollouts N, --meta-steps N, --backend B, ...).
 """
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numpy as np
 
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=2, help="iterations to run (default 2; 24 is 100k)")
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
     parser.add_argument("--out", default=None, help="write the results directory here")
+    parser.add_argument("--resume", action="store_true", help="go on from the checkpoint in --out")
     add_overrides(parser)
     args = parser.parse_args(argv)
     settings = dict(QUICK) if args.quick else {**SETTINGS, "iterations": args.iterations}
@@ -62,9 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         config = MBMPOConfig(env_id="HalfCheetah-v5", seed=args.seed, **{**settings, **override_fields(args)})
     except ConfigError as error:
         parser.error(str(error))
-    started = time.perf_counter()
-    history = train(config, out=args.out, on_iteration=lambda m: print(describe(m), flush=True))
-    wall = time.perf_counter() - started
+    if args.resume and args.out is None:
+        parser.error("--resume: needs --out, the run's results directory")
+    try:
+        history = train(
+            config, out=args.out, on_iteration=lambda m: print(describe(m), flush=True), resume=args.resume
+        )
+    except ConfigError as error:
+        parser.error(str(error))
+    wall = history[-1]["wall_s"]
     done = history[1:]
     per_iteration = float(np.mean([m["fit_s"] + m["meta_s"] + m["collect_s"] for m in done]))
     # Refit cost per transition held, then summed over the data held at each of the full run's iterations.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import torch
 
 
 class TransitionBuffer:
@@ -45,3 +48,23 @@ class TransitionBuffer:
         """(obs, actions, next_obs, validation marks) of the transitions held, oldest slots first."""
         n = self.size
         return self.obs[:n], self.actions[:n], self.next_obs[:n], self.validation[:n]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The transitions held and where the next one goes, as tensors (for a checkpoint)."""
+        obs, actions, next_obs, validation = (torch.from_numpy(a.copy()) for a in self.arrays())
+        return {
+            "obs": obs,
+            "actions": actions,
+            "next_obs": next_obs,
+            "validation": validation,
+            "next": self._next,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put back what `state_dict` returned."""
+        n = len(state["obs"])
+        self.obs[:n] = state["obs"].numpy()
+        self.actions[:n] = state["actions"].numpy()
+        self.next_obs[:n] = state["next_obs"].numpy()
+        self.validation[:n] = state["validation"].numpy()
+        self.size, self._next = n, int(state["next"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 OVERRIDES: tuple[tuple[str, str, type, str], ...] = (
@@ -51,6 +52,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", metavar="DIR", help="results directory (default runs/mbmpo-ENV-seedSEED)")
     train.add_argument("--seed", type=int, default=0, metavar="N", help="the run's seed (default 0)")
     train.add_argument("--quick", action="store_true", help="tiny settings: a smoke run in seconds")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the checkpoint in the results directory: the same command again, with --resume "
+        "(--iterations may grow)",
+    )
     train.add_argument(
         "--dashboard",
         action="store_true",
@@ -124,11 +131,18 @@ def _train(args: argparse.Namespace) -> int:
     from .train import describe, train
 
     out = args.out or f"runs/mbmpo-{config.env_id}-seed{config.seed}"
+    if args.resume:
+        from .train import load_checkpoint
+
+        try:
+            load_checkpoint(Path(out), config)
+        except ConfigError as error:
+            args.command_parser.error(str(error))
     console = Console()
     if args.dashboard:
         from gorila_sim.dashboard.mbmpo_view import watch_training
 
-        history = watch_training(config, out, console)
+        history = watch_training(config, out, console, resume=args.resume)
         _print_last(console, history[-1], out)
         return 0
 
@@ -139,7 +153,11 @@ def _train(args: argparse.Namespace) -> int:
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"MB-MPO on {config.env_id}", total=config.iterations)
         history = train(
-            config, out, on_phase=lambda text: progress.update(task, description=text), on_iteration=show
+            config,
+            out,
+            on_phase=lambda text: progress.update(task, description=text),
+            on_iteration=show,
+            resume=args.resume,
         )
     _print_last(console, history[-1], out)
     return 0
@@ -153,8 +171,6 @@ def _print_last(console: Any, last: dict[str, Any], out: str) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     if args.episodes < 1:
         args.command_parser.error(f"--episodes: expected a whole number >= 1, got {args.episodes}")
     if not (Path(args.run) / "policy.pt").is_file():

@@ -7,7 +7,8 @@
         adapt θ to each model, θ'_k, and collect real data with every θ'_k
 
 A run's directory holds config.json, metrics.jsonl (one JSON object per iteration), curve.png (real and
-imagined returns against real steps) and policy.pt (θ and the adapted θ'_k).
+imagined returns against real steps), policy.pt (θ and the adapted θ'_k) and checkpoint.pt (all the
+run's state after its last iteration, from which `train(..., resume=True)` goes on).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import torch
 from gorila_sim.sweep import usable_cores
 
 from .buffer import TransitionBuffer
-from .config import MBMPOConfig
+from .config import ConfigError, MBMPOConfig
 from .dynamics import DynamicsEnsemble
 from .envs import TASKS
 from .meta import adapted_policies, meta_step
@@ -48,6 +49,10 @@ class Episodes:
     actions: np.ndarray
     next_obs: np.ndarray
     returns: list[float]
+
+
+CHECKPOINT = "checkpoint.pt"
+"""The file in a run's directory that holds its state after its last iteration."""
 
 
 def make_env(config: MBMPOConfig) -> gym.Env:
@@ -92,10 +97,12 @@ def train(
     out: str | Path | None = None,
     on_phase: Callable[[str], None] | None = None,
     on_iteration: Callable[[dict[str, Any]], None] | None = None,
+    resume: bool = False,
 ) -> list[dict[str, Any]]:
     """Run MB-MPO; return one metrics record per iteration (iteration 0: the random data). With `out`,
     write the results directory there. `on_phase` hears what the run is doing, `on_iteration` each
-    record as it is made."""
+    record as it is made. With `resume`, go on from the checkpoint in `out` up to `config.iterations`;
+    the result is the same as that of a run never stopped."""
     # The policy is small: one thread runs it fastest. The ensemble's fit uses every core (below), and
     # so do the numba backend's threads, but no more threads than the process has cores.
     torch.set_num_threads(1)
@@ -129,10 +136,6 @@ def train(
             on_phase(text)
 
     results = Path(out) if out is not None else None
-    if results is not None:
-        results.mkdir(parents=True, exist_ok=True)
-        (results / "config.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
-        (results / "metrics.jsonl").write_text("")
     history: list[dict[str, Any]] = []
 
     def record(metrics: dict[str, Any]) -> None:
@@ -143,26 +146,68 @@ def train(
         if on_iteration is not None:
             on_iteration(metrics)
 
-    started = time.perf_counter()
-    tell("collecting random data")
-    bound = task.action_bound
-    episodes = run_episodes(
-        env, lambda _: rng.uniform(-bound, bound, act_dim).astype(np.float32), config.initial_random_steps
-    )
-    buffer.add(episodes.obs, episodes.actions, episodes.next_obs)
-    real_steps = len(episodes.obs)
-    record(
-        {
-            "iteration": 0,
-            "backend": backend_name(config.backend),
-            "real_steps": real_steps,
-            "real_return": float(np.mean(episodes.returns)),
-            "collect_s": time.perf_counter() - started,
-            "wall_s": time.perf_counter() - started,
+    def save_checkpoint() -> None:
+        if results is None:
+            return
+        state = {
+            "config": config.to_json(),
+            "history": history,
+            "theta": theta,
+            "ensemble": ensemble.state_dict(),
+            "buffer": buffer.state_dict(),
+            "rng": rng.bit_generator.state,
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "env_rng": env.unwrapped.np_random.bit_generator.state,
+            "start_env_rng": start_env.unwrapped.np_random.bit_generator.state,
         }
-    )
+        written = results / (CHECKPOINT + ".partial")
+        torch.save(state, written)
+        written.replace(results / CHECKPOINT)
 
-    for iteration in range(1, config.iterations + 1):
+    started = time.perf_counter()
+    bound = task.action_bound
+    if resume:
+        if results is None:
+            raise ConfigError("resume: needs the run's directory (out)")
+        state = load_checkpoint(results, config)
+        history = state["history"]
+        theta = state["theta"]
+        ensemble.load_state_dict(state["ensemble"])
+        buffer.load_state_dict(state["buffer"])
+        rng.bit_generator.state = state["rng"]
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        env.unwrapped.np_random.bit_generator.state = state["env_rng"]
+        start_env.unwrapped.np_random.bit_generator.state = state["start_env_rng"]
+        real_steps = history[-1]["real_steps"]
+        started -= history[-1]["wall_s"]
+        (results / "config.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
+        (results / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in history))
+    else:
+        if results is not None:
+            results.mkdir(parents=True, exist_ok=True)
+            (results / "config.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
+            (results / "metrics.jsonl").write_text("")
+        tell("collecting random data")
+        episodes = run_episodes(
+            env, lambda _: rng.uniform(-bound, bound, act_dim).astype(np.float32), config.initial_random_steps
+        )
+        buffer.add(episodes.obs, episodes.actions, episodes.next_obs)
+        real_steps = len(episodes.obs)
+        record(
+            {
+                "iteration": 0,
+                "backend": backend_name(config.backend),
+                "real_steps": real_steps,
+                "real_return": float(np.mean(episodes.returns)),
+                "collect_s": time.perf_counter() - started,
+                "wall_s": time.perf_counter() - started,
+            }
+        )
+        save_checkpoint()
+
+    for iteration in range(len(history), config.iterations + 1):
         tell(f"iteration {iteration}: fitting the dynamics ensemble")
         phase_start = time.perf_counter()
         torch.set_num_threads(usable_cores())
@@ -222,9 +267,34 @@ def train(
                 "wall_s": time.perf_counter() - started,
             }
         )
+        save_checkpoint()
         if results is not None:
             plot_curve(history, results / "curve.png")
     return history
+
+
+def load_checkpoint(run: Path, config: MBMPOConfig) -> dict[str, Any]:
+    """The state saved in `run`, checked against `config`: the same settings but for `iterations`, which
+    may grow."""
+    path = run / CHECKPOINT
+    if not path.is_file():
+        raise ConfigError(f"resume: no {CHECKPOINT} in {run}")
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as error:
+        raise ConfigError(f"resume: {path} cannot be read ({type(error).__name__})") from None
+    saved = MBMPOConfig.from_json(state["config"]).to_json()
+    changed = [
+        name for name, value in config.to_json().items() if name != "iterations" and saved[name] != value
+    ]
+    if changed:
+        raise ConfigError(
+            f"{changed[0]}: {config.to_json()[changed[0]]!r} differs from the run's {saved[changed[0]]!r}"
+        )
+    done = len(state["history"]) - 1
+    if config.iterations < done:
+        raise ConfigError(f"iterations: the run has done {done} already, got {config.iterations}")
+    return state
 
 
 def describe(metrics: dict[str, Any]) -> str:

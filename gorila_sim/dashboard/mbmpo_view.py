@@ -120,12 +120,17 @@ class Recorder:
         )
 
 
-def watch_training(config: Any, out: str | Path | None, console: Console) -> list[dict[str, Any]]:
-    """Run `mbmpo.train.train(config, out)` with the dashboard on `console` (live on a terminal, a plain
-    line per iteration, and at most one every few seconds between, elsewhere); return its history."""
-    from mbmpo.train import train
+def watch_training(
+    config: Any, out: str | Path | None, console: Console, resume: bool = False
+) -> list[dict[str, Any]]:
+    """Run `mbmpo.train.train(config, out, resume=resume)` with the dashboard on `console` (live on a
+    terminal, a plain line per iteration, and at most one every few seconds between, elsewhere); return
+    its history."""
+    from mbmpo.train import load_checkpoint, train
 
     recorder = Recorder(config)
+    if resume and out is not None:
+        recorder.history = load_checkpoint(Path(out), config)["history"]
     with Display(console, MBMPO) as display:
         shown = -math.inf
 
@@ -144,7 +149,7 @@ def watch_training(config: Any, out: str | Path | None, console: Console) -> lis
             recorder.iteration(metrics)
             show(force=True)
 
-        history = train(config, out, on_phase=on_phase, on_iteration=on_iteration)
+        history = train(config, out, on_phase=on_phase, on_iteration=on_iteration, resume=resume)
         if display.live:
             display.show(recorder.snapshot(finished=True))
     return history

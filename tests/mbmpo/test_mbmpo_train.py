@@ -55,6 +55,40 @@ def test_one_iteration_writes_the_results_directory_and_eval_runs_it(tmp_path):
     assert len(returns) == 3 and all(-16.3 * QUICK["horizon"] <= r <= 0 for r in returns)
 
 
+TIMINGS = ("fit_s", "meta_s", "collect_s", "wall_s")
+
+
+def without_timings(history):
+    return [{key: value for key, value in m.items() if key not in TIMINGS} for m in history]
+
+
+def test_a_resumed_run_is_the_run_never_stopped(tmp_path):
+    config = MBMPOConfig(**{**QUICK, "iterations": 2})
+    whole = train(config, tmp_path / "whole")
+    train(replace(config, iterations=1), tmp_path / "stopped")
+    (tmp_path / "stopped" / "metrics.jsonl").open("a").write('{"iteration": 2, "cut off": true}\n')
+    resumed = train(config, tmp_path / "stopped", resume=True)
+    assert without_timings(resumed) == without_timings(whole)
+    stored = [json.loads(line) for line in (tmp_path / "stopped" / "metrics.jsonl").read_text().splitlines()]
+    assert stored == resumed
+    for name in ("whole", "stopped"):
+        assert MBMPOConfig.from_json(json.loads((tmp_path / name / "config.json").read_text())) == config
+    policies = [torch.load(tmp_path / name / "policy.pt") for name in ("whole", "stopped")]
+    assert torch.equal(policies[0]["policy"]["theta"], policies[1]["policy"]["theta"])
+
+
+def test_resuming_checks_the_run_and_its_settings(tmp_path):
+    config = MBMPOConfig(**{**QUICK, "iterations": 2})
+    with pytest.raises(ConfigError, match=r"resume: no checkpoint\.pt"):
+        train(config, tmp_path / "none", resume=True)
+    done = train(config, tmp_path / "run")
+    with pytest.raises(ConfigError, match=r"^inner_lr: 0\.5 differs from the run's 0\.001"):
+        train(replace(config, inner_lr=0.5), tmp_path / "run", resume=True)
+    with pytest.raises(ConfigError, match=r"^iterations: the run has done 2 already, got 1"):
+        train(replace(config, iterations=1), tmp_path / "run", resume=True)
+    assert train(config, tmp_path / "run", resume=True) == done
+
+
 def test_cli_train_quick_then_eval(tmp_path, capsys):
     out = str(tmp_path / "run")
     args = parser().parse_args(
@@ -82,6 +116,25 @@ def test_cli_train_quick_then_eval(tmp_path, capsys):
     args = parser().parse_args(["mbmpo", "eval", "--run", out, "--episodes", "2"])
     assert args.handler(args) == 0
     assert "2 episodes: mean return" in capsys.readouterr().out
+
+
+def test_cli_resume_goes_on_with_the_same_command_and_refuses_other_settings(tmp_path, capsys):
+    command = ["mbmpo", "train", "--quick", "--out", str(tmp_path / "run"), "--max-kl", "0.02"]
+    args = parser().parse_args([*command, "--iterations", "1"])
+    assert args.handler(args) == 0
+    args = parser().parse_args([*command, "--iterations", "2", "--resume"])
+    assert args.handler(args) == 0
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in lines] == [0, 1, 2]
+    capsys.readouterr()
+    for changed, field in ((["--max-kl", "0.03"], "max_kl"), (["--seed", "1"], "seed")):
+        args = parser().parse_args([*command, *changed, "--iterations", "3", "--resume"])
+        with pytest.raises(SystemExit) as info:
+            args.handler(args)
+        assert info.value.code == 2
+        error = capsys.readouterr().err
+        assert len(error.strip().splitlines()) == 1 and f"error: {field}: " in error
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 3
 
 
 @pytest.mark.parametrize(
