@@ -4,7 +4,7 @@ real steps.
 The target: a mean real return of the adapted policies of at least 550 at 100k real steps: 4,000 random
 steps, then 24 iterations of 4,000 real steps. The bench runs MBMPOConfig's defaults (the paper's) but
 for SETTINGS: twice the paper's meta-steps per iteration, each with a cheaper curvature estimate. The
-whole run takes about 70 minutes on a 2-core machine, so by default this runs the first iterations only
+whole run takes one to two hours on a 2-core machine, so by default this runs the first iterations only
 and extrapolates: meta-training and collection cost the same every iteration, refitting the ensemble
 grows with the data, so the estimate scales the measured fit time per transition held to each
 iteration.
@@ -33,10 +33,8 @@ FULL_ITERATIONS = 24
 
 SETTINGS = {"meta_steps": 60, "curvature_fraction": 0.25}
 """Where the bench leaves the paper's settings: the policy improves too slowly with the paper's 30
-meta-steps. At 100k real steps on 2 cores, seed 0: 380 with 30, 495 with these (522 at 96k); seeds 1 and 2
-with these: 555 and 563 (median of the three 555, mean 537); seeds 3 and 4 fell behind (257 at 60k, 434
-at 76k; stopped there) before the refit kept the parameters of the lowest validation loss. With that and
-the 500-epoch refit cap: seed 4 626, seed 0 372 (a nose-up gait the models over-rate)."""
+meta-steps (seed 0: 380 at 100k, 495 with these). Results per seed and refit setting: docs/mbmpo.md,
+Benchmarks; with the defaults' 500-epoch refit cap, seeds 0, 1, 2, 4 reached 372, 373, 353, 626."""
 
 QUICK = {
     "iterations": 2,
