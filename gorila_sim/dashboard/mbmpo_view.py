@@ -131,6 +131,7 @@ def watch_training(
     recorder = Recorder(config)
     if resume and out is not None:
         recorder.history = load_checkpoint(Path(out), config)["history"]
+        recorder.started -= recorder.history[-1]["wall_s"]
     with Display(console, MBMPO) as display:
         shown = -math.inf
 

@@ -110,3 +110,12 @@ def test_train_dashboard_off_a_terminal_prints_plain_lines(tmp_path, capsys):
     assert "imagined steps/s" in printed
     assert "real return of the adapted policies" in printed and "results in" in printed
     assert (out / "metrics.jsonl").read_text().count("\n") == 3
+
+
+def test_a_resumed_run_on_the_dashboard_shows_its_earlier_iterations(tmp_path, capsys):
+    command = ["mbmpo", "train", "--quick", "--out", str(tmp_path / "run")]
+    assert main([*command, "--iterations", "1"]) == 0
+    capsys.readouterr()
+    assert main([*command, "--iterations", "2", "--resume", "--dashboard"]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert first_line.startswith("MB-MPO Pendulum-v1: iteration 1/2")
