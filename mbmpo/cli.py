@@ -120,7 +120,6 @@ def _config_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def _train(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import Progress
 
     from .config import ConfigError, MBMPOConfig
 
@@ -128,23 +127,26 @@ def _train(args: argparse.Namespace) -> int:
         config = MBMPOConfig(**_config_fields(args))
     except ConfigError as error:
         args.command_parser.error(str(error))
+    out = args.out or f"runs/mbmpo-{config.env_id}-seed{config.seed}"
+    console = Console()
+    try:
+        history = _run_training(config, out, console, dashboard=args.dashboard, resume=args.resume)
+    except ConfigError as error:  # --resume with no checkpoint, or with other settings than the run's
+        args.command_parser.error(str(error))
+    _print_last(console, history[-1], out)
+    return 0
+
+
+def _run_training(config: Any, out: str, console: Any, dashboard: bool, resume: bool) -> list[dict[str, Any]]:
+    """Train with the dashboard, or with a progress bar and a line per iteration; return the history."""
+    from rich.progress import Progress
+
     from .train import describe, train
 
-    out = args.out or f"runs/mbmpo-{config.env_id}-seed{config.seed}"
-    if args.resume:
-        from .train import load_checkpoint
-
-        try:
-            load_checkpoint(Path(out), config)
-        except ConfigError as error:
-            args.command_parser.error(str(error))
-    console = Console()
-    if args.dashboard:
+    if dashboard:
         from gorila_sim.dashboard.mbmpo_view import watch_training
 
-        history = watch_training(config, out, console, resume=args.resume)
-        _print_last(console, history[-1], out)
-        return 0
+        return watch_training(config, out, console, resume=resume)
 
     def show(metrics: dict[str, Any]) -> None:
         progress.update(task, completed=metrics["iteration"])
@@ -152,15 +154,13 @@ def _train(args: argparse.Namespace) -> int:
 
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"MB-MPO on {config.env_id}", total=config.iterations)
-        history = train(
+        return train(
             config,
             out,
             on_phase=lambda text: progress.update(task, description=text),
             on_iteration=show,
-            resume=args.resume,
+            resume=resume,
         )
-    _print_last(console, history[-1], out)
-    return 0
 
 
 def _print_last(console: Any, last: dict[str, Any], out: str) -> None:
