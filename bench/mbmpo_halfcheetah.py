@@ -6,8 +6,8 @@ steps, then 24 iterations of 4,000 real steps. The bench runs MBMPOConfig's defa
 for SETTINGS: twice the paper's meta-steps per iteration, each with a cheaper curvature estimate. The
 whole run takes one to two hours on a 2-core machine, so by default this runs the first iterations only
 and extrapolates: meta-training and collection cost the same every iteration, refitting the ensemble
-grows with the data, so the estimate scales the measured fit time per transition held to each
-iteration.
+grows with the data, so the estimate adds to the measured wall time, for each iteration not run, the
+median meta-training and collection time and the median fit time per transition held scaled to its data.
 
     python bench/mbmpo_halfcheetah.py [--quick] [--iterations N] [--seed S] [--out DIR [--resume]] [overrides]
 
@@ -73,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     wall = history[-1]["wall_s"]
     done = history[1:]
-    per_iteration = float(np.mean([m["fit_s"] + m["meta_s"] + m["collect_s"] for m in done]))
-    # Refit cost per transition held, then summed over the data held at each of the full run's iterations.
-    held = [history[0]["real_steps"] + i * config.real_steps_per_iteration for i in range(FULL_ITERATIONS)]
+    per_iteration = float(np.median([m["fit_s"] + m["meta_s"] + m["collect_s"] for m in done]))
+    # The iterations not run: meta-training and collection as measured, the refit by the data held.
     fit_per_transition = float(
-        np.mean([m["fit_s"] / (m["real_steps"] - config.real_steps_per_iteration) for m in done])
+        np.median([m["fit_s"] / (m["real_steps"] - config.real_steps_per_iteration) for m in done])
     )
-    steady = float(np.mean([m["meta_s"] + m["collect_s"] for m in done]))
-    extrapolated = FULL_ITERATIONS * steady + fit_per_transition * sum(held)
+    steady = float(np.median([m["meta_s"] + m["collect_s"] for m in done]))
+    held = [history[0]["real_steps"] + i * config.real_steps_per_iteration for i in range(FULL_ITERATIONS)]
+    extrapolated = wall + sum(steady + fit_per_transition * h for h in held[len(done) :])
     full_steps = held[-1] + config.real_steps_per_iteration
     last = history[-1]
     print(
