@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from functools import partial
 
@@ -30,7 +31,7 @@ import torch
 from mbmpo.dynamics import DynamicsEnsemble
 from mbmpo.envs import TASKS
 from mbmpo.policy import GaussianPolicy
-from mbmpo.rollouts import cuda_backend, cuda_rollout, numba_rollout, torch_rollout
+from mbmpo.rollouts import cuda_backend, cuda_rollout, gpu_rollout, numba_rollout, torch_rollout
 
 OBS, ACT, MODELS, HIDDEN, POLICY_HIDDEN, HORIZON = 17, 6, 5, (512, 512), (32, 32), 200
 TRAJECTORIES = (20, 200, 2_000, 20_000)
@@ -118,9 +119,19 @@ def main(argv: list[str] | None = None) -> int:
         gpu_peak = matmul_gflops("cuda", 8192, 5)
         print(f"GPU {torch.cuda.get_device_name()}: float32 matmul (8192 x 8192) {gpu_peak:.1f} GFLOP/s")
         gpu_backends = {"torch": partial(torch_rollout, device="cuda")}
-        refusal = cuda_backend.kernel_refusal(
-            DynamicsEnsemble(OBS, ACT, MODELS, HIDDEN), GaussianPolicy(OBS, ACT, POLICY_HIDDEN), TASK
-        )
+        ensemble, policy = DynamicsEnsemble(OBS, ACT, MODELS, HIDDEN), GaussianPolicy(OBS, ACT, POLICY_HIDDEN)
+        with warnings.catch_warnings(
+            action="ignore"
+        ):  # the kernel's first use compiles it; a failure shows below
+            gpu_rollout(
+                ensemble,
+                policy,
+                policy.theta.detach().expand(MODELS, -1),
+                torch.zeros(MODELS, 1, OBS),
+                torch.zeros(MODELS, 1, 1, ACT),
+                TASK,
+            )
+        refusal = cuda_backend.kernel_refusal(ensemble, policy, TASK)
         if refusal is None:
             gpu_backends["kernel"] = cuda_rollout
         else:

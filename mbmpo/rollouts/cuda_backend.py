@@ -12,6 +12,7 @@ read consecutive weights.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -39,6 +40,10 @@ SHARED_BYTES = 48 * 1024
 """Shared memory a block may use without opting in to more."""
 
 TANH, RELU, LINEAR = 0, 1, 2
+
+_compile_failure: str | None = None
+"""Why the kernel could not be compiled in this process (numba-cuda broken against the installed numpy,
+say), once it has failed; gpu_rollout then runs torch on the GPU."""
 
 _reward_and_done = cuda.jit(device=True)(reward_and_done)
 
@@ -203,6 +208,8 @@ def kernel_refusal(ensemble: DynamicsEnsemble, policy: GaussianPolicy, task: Tas
     """Why the fused kernel cannot roll out this ensemble, policy and task; None if it can."""
     if not cuda.is_available():
         return "numba's CUDA target finds no GPU"
+    if _compile_failure is not None:
+        return f"numba-cuda could not compile the kernel here ({_compile_failure})"
     if task.env_id not in TASK_CODES:
         return f"task: the CUDA kernel has no reward for {task.env_id!r}"
     width = buffer_width(ensemble, policy)
@@ -223,9 +230,21 @@ def gpu_rollout(
     task: Task,
 ) -> Trajectories:
     """The Rollout interface on the GPU: the fused kernel up to KERNEL_MAX_TRAJECTORIES trajectories per
-    model where it can run them, else the torch reference on the GPU; inputs and results on the CPU."""
+    model where it can run them, else the torch reference on the GPU; inputs and results on the CPU. If the
+    kernel fails on its first use, a warning says why and torch takes over for the rest of the process."""
+    global _compile_failure
     if start_states.shape[1] <= KERNEL_MAX_TRAJECTORIES and kernel_refusal(ensemble, policy, task) is None:
-        return cuda_rollout(ensemble, policy, params, start_states, noise, task)
+        try:
+            return cuda_rollout(ensemble, policy, params, start_states, noise, task)
+        except Exception as error:
+            if _rollout_kernel.overloads:
+                raise
+            _compile_failure = f"{type(error).__name__}: {error}"
+            warnings.warn(
+                f"{kernel_refusal(ensemble, policy, task)}; imagined rollouts go on with torch on the GPU",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     return torch_rollout(ensemble, policy, params, start_states, noise, task, device="cuda")
 
 

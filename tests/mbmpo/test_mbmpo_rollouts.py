@@ -259,6 +259,45 @@ def test_the_gpu_backend_gives_the_kernel_small_batches_and_torch_large_ones(mon
     assert calls == ["kernel", "kernel", "cuda"]
 
 
+def test_a_kernel_that_fails_to_compile_hands_over_to_torch_with_one_warning(monkeypatch):
+    """As numba-cuda 0.30.4 does under numpy 2.5 (np.row_stack is gone): torch on the GPU from then on."""
+    calls = []
+
+    def broken_kernel(*args):
+        raise AttributeError("module 'numpy' has no attribute 'row_stack'")
+
+    monkeypatch.setattr(cuda_backend.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(cuda_backend, "_compile_failure", None)
+    monkeypatch.setattr(cuda_backend, "cuda_rollout", broken_kernel)
+    monkeypatch.setattr(cuda_backend, "torch_rollout", lambda *args, device: calls.append(device))
+    ensemble, policy, params = setup()
+    task = TASKS["Pendulum-v1"]
+    args = (ensemble, policy, params, torch.zeros(K, N, 3), torch.zeros(K, N, T, 1), task)
+    with pytest.warns(
+        RuntimeWarning, match=r"^numba-cuda could not compile the kernel here \(AttributeError"
+    ):
+        BACKENDS["cuda"](*args)
+    BACKENDS["cuda"](*args)
+    assert calls == ["cuda", "cuda"]
+    assert cuda_backend.kernel_refusal(ensemble, policy, task).endswith("no attribute 'row_stack')")
+
+
+def test_a_kernel_that_ran_before_raises_its_errors(monkeypatch):
+    def failing_kernel(*args):
+        raise RuntimeError("launch failed")
+
+    monkeypatch.setattr(cuda_backend.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(cuda_backend, "_compile_failure", None)
+    monkeypatch.setattr(cuda_backend, "cuda_rollout", failing_kernel)
+    monkeypatch.setattr(cuda_backend, "_rollout_kernel", type("Compiled", (), {"overloads": {"sig": None}}))
+    ensemble, policy, params = setup()
+    with pytest.raises(RuntimeError, match="launch failed"):
+        BACKENDS["cuda"](
+            ensemble, policy, params, torch.zeros(K, N, 3), torch.zeros(K, N, T, 1), TASKS["Pendulum-v1"]
+        )
+    assert cuda_backend._compile_failure is None
+
+
 def test_the_kernel_names_what_it_cannot_run():
     ensemble, policy, _ = setup()
     unknown = Task("test", TASKS["Pendulum-v1"].reward, TASKS["Pendulum-v1"].terminated, action_bound=1.0)
