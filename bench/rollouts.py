@@ -120,9 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"GPU {torch.cuda.get_device_name()}: float32 matmul (8192 x 8192) {gpu_peak:.1f} GFLOP/s")
         gpu_backends = {"torch": partial(torch_rollout, device="cuda")}
         ensemble, policy = DynamicsEnsemble(OBS, ACT, MODELS, HIDDEN), GaussianPolicy(OBS, ACT, POLICY_HIDDEN)
-        with warnings.catch_warnings(
-            action="ignore"
-        ):  # the kernel's first use compiles it; a failure shows below
+        # The kernel's first use compiles it; a failure shows in the refusal below.
+        with warnings.catch_warnings(action="ignore"):
             gpu_rollout(
                 ensemble,
                 policy,
