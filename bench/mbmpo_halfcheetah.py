@@ -36,7 +36,7 @@ SETTINGS = {"meta_steps": 60, "curvature_fraction": 0.25, "model_epochs": 50}
 """Where the bench leaves the paper's settings: the policy improves too slowly with the paper's 30
 meta-steps (seed 0: 380 at 100k, 495 with 60), and refits of up to 500 epochs, each model keeping its
 parameters of the lowest validation loss, left seeds 0, 1, 2, 4 at 372, 373, 353, 626; capped at 50,
-seeds 0-4 reached 587, 716, 220 at 88k (stopped), 590, 270: three of five above 550. Per seed and
+seeds 0-4 reached 587, 716, 232, 590, 270: median 587. Per seed and
 refit setting: docs/mbmpo.md, Benchmarks."""
 
 QUICK = {
