@@ -2,13 +2,13 @@
 real steps.
 
 The target: a mean real return of the adapted policies of at least 550 at 100k real steps: 4,000 random
-steps, then 24 iterations of 4,000 real steps. The bench runs MBMPOConfig's defaults (the paper's) but
-for SETTINGS: twice the paper's meta-steps per iteration, each with a cheaper curvature estimate, and
-refits of the ensemble capped at 50 epochs. The
-whole run takes one to two hours on a 2-core machine, so by default this runs the first iterations only
-and extrapolates: meta-training and collection cost the same every iteration, refitting the ensemble
-grows with the data, so the estimate adds to the measured wall time, for each iteration not run, the
-median meta-training and collection time and the median fit time per transition held scaled to its data.
+steps, then 24 iterations of 4,000 real steps. The bench runs MBMPOConfig's defaults (the paper's) but for
+SETTINGS: twice the paper's meta-steps per iteration, each with a cheaper curvature estimate, and refits
+of the ensemble capped at 50 epochs. The whole run takes one to two hours on a 2-core machine, so by
+default this runs the first iterations only and extrapolates: meta-training and collection cost the same
+every iteration, refitting the ensemble grows with the data, so the estimate adds to the measured wall
+time, for each iteration not run, the median meta-training and collection time and the median fit time per
+transition held scaled to its data.
 
     python bench/mbmpo_halfcheetah.py [--quick] [--iterations N] [--seed S] [--out DIR [--resume]] [overrides]
 
@@ -36,8 +36,8 @@ SETTINGS = {"meta_steps": 60, "curvature_fraction": 0.25, "model_epochs": 50}
 """Where the bench leaves the paper's settings: the policy improves too slowly with the paper's 30
 meta-steps (seed 0: 380 at 100k, 495 with 60), and refits of up to 500 epochs, each model keeping its
 parameters of the lowest validation loss, left seeds 0, 1, 2, 4 at 372, 373, 353, 626; capped at 50,
-seeds 0-4 reached 587, 716, 232, 590, 270: median 587. Per seed and
-refit setting: docs/mbmpo.md, Benchmarks."""
+seeds 0-4 reached 587, 716, 232, 590, 270: median 587. Per seed and refit setting: docs/mbmpo.md,
+Benchmarks."""
 
 QUICK = {
     "iterations": 2,
