@@ -87,6 +87,8 @@ class GorilaConfig:
     delay_compensated, stale_synchronous, none, or an import path)."""
     outliers: str | dict[str, Any] = "none"
     """Loss-outlier rule on the learners (running_mean_std, none, or an import path)."""
+    accumulate: int = 1
+    """Admitted gradients a shard sums into one optimiser step (one version); 1: each is its own step."""
     request_timeout: float = 0.1
     """Seconds a node waits for a reply (θ from a shard, a sample from replay) before trying again."""
     checkpoint_every: int = 1_000
@@ -123,6 +125,7 @@ class GorilaConfig:
             "target_every",
             "transitions_per_message",
             "checkpoint_every",
+            "accumulate",
             "surrogate_size",
             "surrogate_episode",
         ):

@@ -1,7 +1,8 @@
 """A parameter-server shard: one slice of θ, its optimiser, its version, and the staleness rule.
 
 Pulls are answered with the slice and its version. A pushed gradient is refused if it is not finite,
-then put to the staleness rule (discard, or apply with a step-size scale), then applied by the optimiser.
+then put to the staleness rule (discard, or apply with a step-size scale); the optimiser applies the
+admitted gradients `accumulate` at a time, summed into one step (one version).
 Every `checkpoint_every` updates the slice, the optimiser state and the version go to disk; a restarted
 shard resumes from there. With the stale-synchronous rule, a learner's pull waits while the learner is
 more than the bound ahead of the slowest learner.
@@ -34,6 +35,8 @@ async def shard(rt: Runtime, cluster: Cluster, index: int) -> None:
     history: deque[tuple[int, np.ndarray]] = deque(maxlen=max(1, rule.history))
     clocks = dict.fromkeys(cluster.learner_names, 0)
     held: list[Message] = []
+    admitted: list[tuple[np.ndarray, float]] = []  # the rule's verdicts, waiting for the next step
+    pushers: list[tuple[str, int]] = []  # their learners and staleness
     nbytes = HEADER_BYTES + params.nbytes
 
     async def answer(request: Message) -> None:
@@ -62,13 +65,19 @@ async def shard(rt: Runtime, cluster: Cluster, index: int) -> None:
                 if verdict is None:
                     trace.gradient(rt.now(), payload.learner, index, "stale", staleness, version)
                 else:
-                    gradient, scale = verdict
+                    admitted.append(verdict)
+                    pushers.append((payload.learner, staleness))
+                if len(admitted) == config.accumulate:
+                    gradient, scale = summed(admitted)
                     await rt.compute(costs.apply(params.size))
                     if rule.history:
                         history.append((version, params.copy()))
                     optimiser.step(params, gradient, scale)
                     version += 1
-                    trace.gradient(rt.now(), payload.learner, index, "applied", staleness, version)
+                    for learner, age in pushers:
+                        trace.gradient(rt.now(), learner, index, "applied", age, version)
+                    admitted.clear()
+                    pushers.clear()
                     if version % config.checkpoint_every == 0:
                         rt.disk["checkpoint"] = (params.copy(), optimiser.state(), version)
             if payload.learner in clocks:
@@ -79,3 +88,15 @@ async def shard(rt: Runtime, cluster: Cluster, index: int) -> None:
                 held = [m for m in held if not rule.may_proceed(m.payload.clock, slowest)]
                 for request in ready:
                     await answer(request)
+
+
+def summed(admitted: list[tuple[np.ndarray, float]]) -> tuple[np.ndarray, float]:
+    """One optimiser step's gradient and step-size scale: a single push's as they are; for several, the
+    sum of each gradient times its own scale, at scale 1."""
+    if len(admitted) == 1:
+        return admitted[0]
+    (first, first_scale), *rest = admitted
+    total = first * first_scale
+    for gradient, scale in rest:
+        total += gradient * scale
+    return total, 1.0

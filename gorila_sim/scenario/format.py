@@ -157,6 +157,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "optimiser": Key(rule("optimiser"), "optimiser"),
         "staleness": Key(rule("staleness"), "staleness"),
         "outliers": Key(rule("outliers"), "outliers"),
+        "accumulate": Key(whole, "accumulate"),
         "request_timeout": Key(number(0.0, above=True), "request_timeout"),
         "checkpoint_every": Key(whole, "checkpoint_every"),
     },
