@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -115,15 +116,16 @@ DEMO_OVERRIDES = ("stop.env_steps=100000", "stop.sim_time=60")
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .report import make_report
     from .results import read_results
     from .scenario import load_scenario, resolve
 
     overrides = [*DEMO_OVERRIDES, f"scenario.seed={args.seed}", *args.set]
     scenario = load_scenario(resolve(args.scenario), overrides)
     out = Path(args.out)
-    _run_and_write(scenario, out, args.dashboard, args.profile)
-    written = make_report([read_results(out)], out / "report")
+    status = _run_and_write(scenario, out, args.dashboard, args.profile, args.overwrite)
+    if status != 0:
+        return status
+    written = _write_report([read_results(out)], out / "report")
     print(f"report: {out / 'report' / 'report.md'} (plots: {', '.join(p.name for p in written[:-1])})")
     return 0
 
@@ -150,26 +152,34 @@ def _print_summary(console, summary: dict) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .results import default_dir
     from .scenario import load_scenario, resolve
 
     overrides = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
     scenario = load_scenario(resolve(args.scenario), overrides)
-    out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-seed{scenario.config.seed}"
-    _run_and_write(scenario, out, args.dashboard, args.profile)
-    return 0
+    out = Path(args.out) if args.out else default_dir(scenario.name, scenario.config.seed, args.set)
+    return _run_and_write(scenario, out, args.dashboard, args.profile, args.overwrite)
 
 
-def _run_and_write(scenario, out: Path, dashboard: bool = False, profile: bool = False) -> None:
-    """Run a scenario with a progress bar (or the dashboard), write its results directory, print its
-    summary; with `profile`, under cProfile, then say where the wall time went (and in DIR/profile.json)."""
+def _run_and_write(
+    scenario, out: Path, dashboard: bool = False, profile: bool = False, overwrite: bool = False
+) -> int:
+    """Run a scenario with a progress bar (or the dashboard), writing its results directory as it goes, and
+    print its summary; with `profile`, under cProfile, then say where the wall time went (and in
+    DIR/profile.json). Ctrl-C publishes what was run, marked incomplete, and gives 130."""
     from contextlib import nullcontext
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .results import write_results
+    from .gorila import Interrupted
+    from .results import ResultsWriter
     from .scenario import run_scenario
+    from .trace import Trace
 
+    writer = ResultsWriter(out, scenario.table, overwrite)
+    trace = Trace()
+    writer.follow(trace)
     console = Console()
     columns = (
         TextColumn("{task.description}"),
@@ -182,25 +192,45 @@ def _run_and_write(scenario, out: Path, dashboard: bool = False, profile: bool =
         from .dashboard import Profiler
 
         profiler = Profiler()
-    with profiler or nullcontext():
-        if dashboard:
-            from .dashboard import watch_scenario
+    try:
+        with profiler or nullcontext():
+            if dashboard:
+                from .dashboard import watch_scenario
 
-            result = watch_scenario(scenario, console)
-        else:
-            with Progress(*columns, console=console, transient=True) as progress:
-                task = progress.add_task(f"running {scenario.name}", total=scenario.config.total_env_steps)
-                result = run_scenario(
-                    scenario, on_progress=lambda steps: progress.update(task, completed=steps)
-                )
-        write_results(result, out, scenario.table)
+                result = watch_scenario(scenario, console, on_progress=lambda _: writer.flush(), trace=trace)
+            else:
+                with Progress(*columns, console=console, transient=True) as progress:
+                    total = scenario.config.total_env_steps
+                    task = progress.add_task(f"running {scenario.name}", total=total)
+
+                    def advance(steps: int) -> None:
+                        progress.update(task, completed=steps)
+                        writer.flush()
+
+                    result = run_scenario(scenario, on_progress=advance, trace=trace)
+    except Interrupted as interrupt:
+        summary = interrupt.result.summary
+        writer.publish(interrupt.result, interrupted=True)
+        print(
+            f"gorila-sim: interrupted at {summary['sim_time']:.2f} s simulated ({summary['env_steps']:,} env "
+            f"steps); the run so far is in {out}/, marked incomplete",
+            file=sys.stderr,
+        )
+        return 130
+    except BaseException:
+        writer.discard()
+        raise
+    breakdown = profiler.breakdown() if profiler is not None else None
+    if breakdown is not None:
+        breakdown.write(writer.staging)
+    writer.publish(result)
     console.print(f"{scenario.name}: {scenario.description}")
     _print_summary(console, result.summary)
-    if profiler is not None:
-        breakdown = profiler.breakdown()
+    if breakdown is not None:
         console.print(breakdown.table())
-        console.print(f"profile in {breakdown.write(out)}")
+        console.print(f"profile in {out / 'profile.json'}")
     console.print(f"results in {out}/")
+    return 0
 
 
 def _emulate(args: argparse.Namespace) -> int:
@@ -279,17 +309,34 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
+def _write_report(runs: list, out: Path) -> list[Path]:
+    """The report of `runs`, written beside `out` and renamed into place."""
     from .report import make_report
-    from .results import read_results
+    from .results import partial_dir, publish
 
+    staging = partial_dir(out)
+    try:
+        written = make_report(runs, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish(staging, out)
+    return [out / path.name for path in written]
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .results import check_out, read_results
+
+    out = None
+    if args.out is not None:  # the default, FIRST_DIR/report, is the report of that run: made again
+        out = check_out(args.out, args.overwrite)
     try:
         runs = [read_results(path) for path in args.runs]
     except ValueError as error:
         print(f"gorila-sim report: {error}", file=sys.stderr)
         return 1
-    out = Path(args.out) if args.out else runs[0].path / "report"
-    written = make_report(runs, out)
+    out = out or runs[0].path / "report"
+    written = _write_report(runs, out)
     print(f"wrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
     return 0
 
@@ -312,6 +359,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--profile",
         action="store_true",
         help="run under cProfile; print where the wall time went, write DIR/profile.json",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the results directory if it exists (else refused)"
     )
 
 
@@ -354,7 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario", help="library scenario name (see `gorila-sim scenarios`) or path to a TOML file"
     )
     run.add_argument("--seed", type=_seed, default=None, help="the run's seed (default: the scenario's)")
-    run.add_argument("--out", default=None, help="results directory (default runs/NAME-seedN)")
+    run.add_argument(
+        "--out", default=None, help="results directory (default runs/NAME-seedN, -HASH of the --set values)"
+    )
     _add_run_options(run)
     run.set_defaults(handler=_run)
 
@@ -388,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("runs", nargs="+", metavar="DIR", help="results directories (several are overlaid)")
     report.add_argument("--out", default=None, help="where to write the report (default: FIRST_DIR/report)")
+    report.add_argument(
+        "--overwrite", action="store_true", help="replace the --out directory if it exists (else refused)"
+    )
     report.set_defaults(handler=_report)
 
     replay = commands.add_parser("replay", help="play a finished run's dashboard back from its results")
@@ -434,14 +489,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .results import OutputError
     from .scenario.errors import ScenarioError
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except ScenarioError as error:  # also what only building the cluster finds, such as an unusable env_id
+    except (ScenarioError, OutputError) as error:  # ScenarioError: also what only building finds (env_id)
         print(f"gorila-sim {args.command}: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"gorila-sim {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

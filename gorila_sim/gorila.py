@@ -33,6 +33,14 @@ class RunResult:
     summary: dict[str, Any]
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: `result` is the run up to that moment, summarised from its trace so far."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 def node_main(name: str, cluster: Cluster) -> NodeMain:
     """The code node `name` runs, bound to `cluster` (the same in the simulator and the emulator)."""
     config = cluster.config
@@ -76,19 +84,25 @@ def run(
     config: GorilaConfig,
     on_progress: Callable[[int], None] | None = None,
     faults: Callable[[Simulation], None] | None = None,
+    trace: Trace | None = None,
 ) -> RunResult:
     """Run until `total_env_steps`, `target_return` or `max_sim_time`, whichever comes first.
 
     `on_progress(env_steps)` hears of progress every 1,000 env steps; `faults(sim)` may schedule faults on
-    the simulation before it runs.
+    the simulation before it runs; the records go to `trace` (a new one by default). Ctrl-C raises
+    Interrupted, which holds the run so far.
     """
-    trace = Trace()
+    trace = Trace() if trace is None else trace
     sim, cluster = build(config, trace)
     if faults is not None:
         faults(sim)
     cluster.on_progress = on_progress
     started = time.perf_counter()
-    sim.run(until=config.max_sim_time)
+    try:
+        sim.run(until=config.max_sim_time)
+    except KeyboardInterrupt:
+        summary = summarise(trace, sim, cluster, time.perf_counter() - started)
+        raise Interrupted(RunResult(config, trace, summary)) from None
     wall = time.perf_counter() - started
     return RunResult(config, trace, summarise(trace, sim, cluster, wall))
 

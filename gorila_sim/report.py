@@ -34,8 +34,8 @@ def _learning_curves(runs: list[StoredRun], axes) -> None:
         episodes = run.tables["episodes"]
         means = _rolling_mean(episodes["ret"].astype(float))
         if means.size:
-            by_time.plot(episodes["time"][9:], means, label=run.label)
-            by_steps.plot(episodes["env_steps"][9:], means, label=run.label)
+            by_time.plot(episodes["time"][9:], means, label=run.title)
+            by_steps.plot(episodes["env_steps"][9:], means, label=run.title)
     by_time.set(xlabel="simulated time (s)", ylabel="mean return, last 10 episodes", title="Learning curve")
     by_steps.set(xlabel="env steps", title="Learning curve")
     _legend_or_note(by_time, "fewer than 10 episodes")
@@ -62,7 +62,7 @@ def _discards(runs: list[StoredRun], ax) -> None:
         for fate in DISCARDS:
             counts, _ = np.histogram(g["time"][g["fate"] == fate].astype(float), bins=edges)
             if counts.any():
-                prefix = f"{run.label}: " if len(runs) > 1 else ""
+                prefix = f"{run.title}: " if len(runs) > 1 else ""
                 ax.plot(centres, counts, drawstyle="steps-mid", label=f"{prefix}{fate}")
     ax.set(xlabel="simulated time (s)", ylabel="discarded gradients per bin", title="Discards by reason")
     _legend_or_note(ax, "no gradient was discarded")
@@ -99,7 +99,7 @@ def _timeline(run: StoredRun, ax) -> None:
             ax.broken_barh(spans, (row - 0.4, 0.8), color=colours[state])
     ax.set_yticks(range(len(shown)), shown, fontsize="small")
     ax.figure.set_size_inches(10, 1.6 + 0.3 * max(1, len(shown)))
-    title = f"Node faults: {run.label} (red: crashed, orange: paused)"
+    title = f"Node faults: {run.title} (red: crashed, orange: paused)"
     ax.set(xlabel="simulated time (s)", title=title if shown else f"{title}: none")
     ax.set_xlim(0, end or 1.0)
 
@@ -168,7 +168,7 @@ def _markdown(runs: list[StoredRun], images: list[str]) -> str:
         ("wall time (s)", lambda s: s["wall_time"]),
         ("env steps per wall second", lambda s: s["env_steps_per_wall_s"]),
     ]
-    lines = ["# Run report", "", "| | " + " | ".join(run.label for run in runs) + " |"]
+    lines = ["# Run report", "", "| | " + " | ".join(run.title for run in runs) + " |"]
     lines.append("|---|" + "---|" * len(runs))
     for title, get in rows:
         lines.append(f"| {title} | " + " | ".join(cell(get(run.summary)) for run in runs) + " |")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from ..gorila import RunResult, build, summarise
+from ..gorila import Interrupted, RunResult, build, summarise
 from ..nodes.cluster import Cluster
 from ..runtime import Simulation, VirtualTimeLoop
 from ..scenario import Scenario, ScenarioError, apply_faults
@@ -86,21 +86,33 @@ class LiveSource:
         return self.tracker.snapshot(self._sim.now, wall, "live", env_steps=steps, finished=finished)
 
 
-def watch_scenario(scenario: Scenario, console: Console, per_second: float = PER_SECOND) -> RunResult:
+def watch_scenario(
+    scenario: Scenario,
+    console: Console,
+    per_second: float = PER_SECOND,
+    on_progress: Callable[[int], None] | None = None,
+    trace: Trace | None = None,
+) -> RunResult:
     """Run `scenario` as `run_scenario` does, with the dashboard on `console` (a progress line every few
     seconds instead, when the console is not a terminal)."""
     config = scenario.config
-    trace = Trace()
+    trace = Trace() if trace is None else trace
     try:
         sim, cluster = build(config, trace)
     except ValueError as error:  # as run_scenario says it: the scenario field at fault
         field, _, problem = str(error).partition(": ")
         raise ScenarioError(scenario.source, CONFIG_PATHS.get(field, field), problem) from None
     apply_faults(scenario, sim)
+    cluster.on_progress = on_progress
     with Display(console, GORILA, per_second) as display:
         source = LiveSource(RunInfo.of(scenario), trace, sim, cluster)
         observer = Observer(sim.loop, lambda: display.show(source.snapshot()), display.interval)
-        sim.run(until=config.max_sim_time)
+        try:
+            sim.run(until=config.max_sim_time)
+        except KeyboardInterrupt:
+            summary = summarise(trace, sim, cluster, time.perf_counter() - source.started)
+            summary["events"] -= observer.ticks
+            raise Interrupted(RunResult(config, trace, summary)) from None
         wall = time.perf_counter() - source.started
         display.show(source.snapshot(finished=True))
     summary = summarise(trace, sim, cluster, wall)
