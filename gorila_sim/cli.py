@@ -237,24 +237,32 @@ def _emulate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .emulation import EmulationError, emulate_scenario
+    from .results import default_dir
     from .scenario import load_scenario, resolve
 
     overrides = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
     scenario = load_scenario(resolve(args.scenario), overrides)
-    name = f"{scenario.name}-seed{scenario.config.seed}-emulated"
-    out = Path(args.out) if args.out else Path("runs") / name
+    seed = scenario.config.seed
+    out = Path(args.out) if args.out else default_dir(scenario.name, seed, args.set, "-emulated")
     console = Console()
     processes = f"one process per {args.nodes_per_process} node(s), time scale {args.time_scale:g}"
     try:
         with console.status(f"emulating {scenario.name}: {processes}"):
             result = emulate_scenario(
-                scenario, out, nodes_per_process=args.nodes_per_process, time_scale=args.time_scale
+                scenario,
+                out,
+                nodes_per_process=args.nodes_per_process,
+                time_scale=args.time_scale,
+                overwrite=args.overwrite,
             )
     except EmulationError as error:
         print(f"gorila-sim emulate: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("gorila-sim emulate: interrupted; every process of the run is stopped", file=sys.stderr)
+        print(
+            "gorila-sim emulate: interrupted; every process of the run is stopped, no results kept",
+            file=sys.stderr,
+        )
         return 130
     console.print(f"{scenario.name}: {scenario.description} (emulated: {processes})")
     _print_summary(console, result.summary)
@@ -419,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulate.add_argument("--seed", type=_seed, default=None, help="the run's seed (default: the scenario's)")
     emulate.add_argument("--out", default=None, help="results directory (default runs/NAME-seedN-emulated)")
+    emulate.add_argument(
+        "--overwrite", action="store_true", help="replace the results directory if it exists (else refused)"
+    )
     emulate.add_argument(
         "--nodes-per-process",
         type=_positive_int,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="go on from the checkpoint in the results directory: the same command again, with --resume "
         "(--iterations may grow)",
+    )
+    train.add_argument(
+        "--overwrite", action="store_true", help="start over in a directory that holds a run, removing it"
     )
     train.add_argument(
         "--dashboard",
@@ -128,13 +133,36 @@ def _train(args: argparse.Namespace) -> int:
     except ConfigError as error:
         args.command_parser.error(str(error))
     out = args.out or f"runs/mbmpo-{config.env_id}-seed{config.seed}"
+    refused = _refused(Path(out), args.resume, args.overwrite)
+    if refused:
+        print(f"gorila-sim mbmpo train: {refused}", file=sys.stderr)
+        return 1
     console = Console()
     try:
         history = _run_training(config, out, console, dashboard=args.dashboard, resume=args.resume)
     except ConfigError as error:  # --resume with no checkpoint, or with other settings than the run's
         args.command_parser.error(str(error))
+    except KeyboardInterrupt:
+        print(
+            f"gorila-sim mbmpo train: interrupted; {out} keeps the iterations done; the same command "
+            "with --resume goes on from there",
+            file=sys.stderr,
+        )
+        return 130
     _print_last(console, history[-1], out)
     return 0
+
+
+def _refused(out: Path, resume: bool, overwrite: bool) -> str | None:
+    """Why training may not start in `out` (None if it may); with `overwrite`, what was there is removed."""
+    if out.exists() and not out.is_dir():
+        return f"{out}: is a file, not a directory"
+    if resume or not out.is_dir() or not any(out.iterdir()):
+        return None
+    if not overwrite:
+        return f"{out}: already holds a run (add --resume to go on with it, or --overwrite to start over)"
+    shutil.rmtree(out)
+    return None
 
 
 def _run_training(config: Any, out: str, console: Any, dashboard: bool, resume: bool) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ import aiohttp
 from netmodels import Degradation, Partition
 
 from ..gorila import RunResult, summarise
-from ..results import write_results
+from ..results import ResultsWriter
 from ..scenario import NetworkFault, Scenario
 from ..topology import node_names
 from ..trace import Trace
@@ -77,9 +77,12 @@ def emulate_scenario(
     time_scale: float = 1.0,
     start_method: str | None = None,
     bind: str = "127.0.0.1",
+    overwrite: bool = False,
 ) -> RunResult:
     """Run `scenario` in real time, one process per `nodes_per_process` nodes; with `out`, write the same
-    results directory as a simulated run (and keep the processes' work files in `out`/emulation)."""
+    results directory as a simulated run (and keep the processes' work files in `out`/emulation). `out` is
+    checked first, written beside and renamed into place at the end (an existing one replaced only with
+    `overwrite`); an emulation that fails or is interrupted leaves none."""
 
     def emulate(workdir: Path) -> RunResult:
         return Coordinator(scenario, workdir, nodes_per_process, time_scale, start_method, bind).run()
@@ -87,8 +90,13 @@ def emulate_scenario(
     if out is None:
         with tempfile.TemporaryDirectory(prefix="gorila-emulation-") as workdir:
             return emulate(Path(workdir))
-    result = emulate(Path(out) / "emulation")
-    write_results(result, out, scenario.table)
+    writer = ResultsWriter(out, scenario.table, overwrite)
+    try:
+        result = emulate(writer.staging / "emulation")
+    except BaseException:
+        writer.discard()
+        raise
+    writer.publish(result)
     return result
 
 

@@ -126,13 +126,13 @@ def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
     coordinator = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     everyone: set[int] = set()
     try:
-        ports = out / "emulation" / "ports"
+        ports = ".run.partial-*/emulation/ports/*.json"  # written beside `out` until the run ends
         deadline = time.monotonic() + 60
-        while len(list(ports.glob("*.json"))) < 7 and time.monotonic() < deadline:
+        while len(list(tmp_path.glob(ports))) < 7 and time.monotonic() < deadline:
             assert coordinator.poll() is None, coordinator.stderr.read().decode()
             time.sleep(0.1)
         time.sleep(0.5)  # running
-        workers = {json.loads(p.read_text())["pid"] for p in ports.glob("*.json")}
+        workers = {json.loads(p.read_text())["pid"] for p in tmp_path.glob(ports)}
         everyone = descendants(coordinator.pid)
         assert len(workers) == 7 and workers <= everyone
         coordinator.send_signal(how)
@@ -144,6 +144,7 @@ def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
         if how == signal.SIGINT:
             assert coordinator.returncode == 130
             assert b"interrupted" in coordinator.stderr.read()
+            assert list(tmp_path.iterdir()) == []  # no results, not even a partial directory
     finally:
         for pid in [coordinator.pid, *everyone]:
             if alive(pid):

@@ -136,6 +136,17 @@ def test_cli_resume_goes_on_with_the_same_command_and_refuses_other_settings(tmp
         assert len(error.strip().splitlines()) == 1 and f"error: {field}: " in error
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 3
 
+    metrics = (tmp_path / "run" / "metrics.jsonl").read_text()
+    args = parser().parse_args([*command, "--iterations", "1"])  # not resumed: never started over unasked
+    assert args.handler(args) == 1
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1 and "already holds a run" in error
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == metrics
+    args = parser().parse_args([*command, "--iterations", "1", "--overwrite"])
+    assert args.handler(args) == 0
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in lines] == [0, 1]
+
 
 @pytest.mark.parametrize(
     "argv, field",
