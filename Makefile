@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml tools/setup-venv
 	tools/setup-venv
 
 demo: $(VENV)/.installed
-	$(BIN)/gorila-sim demo
+	$(BIN)/gorila-sim demo --overwrite
 
 test: $(VENV)/.installed
 	$(BIN)/pytest
