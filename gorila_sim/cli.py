@@ -133,6 +133,8 @@ def _demo(args: argparse.Namespace) -> int:
 def _print_summary(console, summary: dict) -> None:
     from rich.table import Table
 
+    from .report import network_rows
+
     table = Table(show_header=False)
     table.add_row("env steps", f"{summary['env_steps']:,}")
     table.add_row("episodes", f"{summary['episodes']:,}")
@@ -144,6 +146,8 @@ def _print_summary(console, summary: dict) -> None:
     table.add_row(
         "staleness p50 / p90 / p99 / max", " / ".join(f"{stale[k]:.0f}" for k in ("p50", "p90", "p99", "max"))
     )
+    for title, count in network_rows(summary):
+        table.add_row(title, f"{count:,}")
     table.add_row("simulated time", f"{summary['sim_time']:.2f} s")
     table.add_row(
         "wall time", f"{summary['wall_time']:.1f} s ({summary['env_steps_per_wall_s']:,.0f} env steps/s)"
@@ -224,7 +228,7 @@ def _run_and_write(
     if breakdown is not None:
         breakdown.write(writer.staging)
     writer.publish(result)
-    console.print(f"{scenario.name}: {scenario.description}")
+    console.print(scenario.about(), markup=False, highlight=False)
     _print_summary(console, result.summary)
     if breakdown is not None:
         console.print(breakdown.table())
@@ -264,7 +268,7 @@ def _emulate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    console.print(f"{scenario.name}: {scenario.description} (emulated: {processes})")
+    console.print(f"{scenario.about()}\nemulated: {processes}", markup=False, highlight=False)
     _print_summary(console, result.summary)
     console.print(f"results in {out}/")
     return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +15,100 @@ DISCARDS = tuple(fate for fate in FATES if fate != "applied")
 TIMELINE_NODES = 40
 """At most this many nodes get a row in the timeline: those that changed state most."""
 
+FAULT_COLOURS = {
+    "crash": "tab:red",
+    "pause": "tab:orange",
+    "slowdown": "tab:purple",
+    "partition": "tab:blue",
+    "latency_spike": "tab:cyan",
+    "loss_burst": "tab:brown",
+}
+"""The colour of each fault kind, on the timeline and in the windows shaded on plots against time."""
+
+ARROWS = {"both": "↔", "a_to_b": "→", "b_to_a": "←"}
+
+MESSAGES = {
+    "sent": "messages sent",
+    "delivered": "messages delivered",
+    "duplicated": "messages duplicated",
+    "lost_link": "messages lost on a link",
+    "lost_partition": "messages lost to a partition",
+    "lost_down": "messages lost to a down node",
+    "late_replies": "replies after their call timed out",
+    "rejected": "messages rejected by a server",
+}
+"""The summary's network counts, by what they count; losses by reason."""
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """One fault of a run's [[faults]] timeline: its kind, its interval (cut at the run's end) and whom it
+    hits (`nodes`: the nodes of a crash, pause or slowdown; `what`: in words)."""
+
+    kind: str
+    start: float
+    end: float
+    what: str
+    nodes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind.replace('_', ' ')}: {self.what}"
+
+
+def fault_windows(run: StoredRun) -> list[FaultWindow]:
+    """The windows of the run's scenario's fault timeline that began before the run ended ([] when the
+    stored scenario cannot be read back)."""
+    from .dashboard.timeline import group
+    from .scenario import NodeFault, ScenarioError
+    from .scenario.parse import stored_faults
+
+    try:
+        faults = stored_faults(run.scenario)
+    except ScenarioError:
+        return []
+    end = _end(run)
+    windows = []
+    for fault in faults:
+        if isinstance(fault, NodeFault):
+            what = group(fault.nodes) + (f" {fault.factor:g}× slower" if fault.kind == "slowdown" else "")
+            window = FaultWindow(fault.kind, fault.at, fault.until, what, fault.nodes)
+        else:
+            b = fault.between
+            what = f"{group(b.a)} {ARROWS[b.direction]} {group(b.b)}"
+            if fault.kind == "loss_burst":
+                what += f", loss {b.loss:.0%}"
+            window = FaultWindow(fault.kind, b.start, b.end, what)
+        if window.start < end:
+            windows.append(
+                FaultWindow(window.kind, window.start, min(window.end, end), window.what, window.nodes)
+            )
+    return windows
+
+
+def network_rows(summary: dict[str, Any]) -> list[tuple[str, int]]:
+    """The summary's message counts, losses by reason among them, as (title, count) rows."""
+    counts = summary.get("network") or {}
+    return [(MESSAGES.get(key, f"messages {key.replace('_', ' ')}"), count) for key, count in counts.items()]
+
+
+def _end(run: StoredRun) -> float:
+    """The run's end in simulated seconds."""
+    times = run.tables["lifecycle"]["time"]
+    return max(float(run.summary.get("sim_time") or 0.0), float(times.max()) if times.size else 0.0)
+
+
+def _shade(ax, windows: list[FaultWindow], to_x=None) -> None:
+    """Shade each fault window on `ax`, whose x axis is simulated time (or `to_x` of it)."""
+    labelled: set[str] = set()
+    order = list(FAULT_COLOURS)
+    intervals = {(w.kind, w.start, w.end) for w in windows}
+    for kind, start, end in sorted(intervals, key=lambda i: (order.index(i[0]), i[1:])):
+        left, right = (start, end) if to_x is None else (to_x(start), to_x(end))
+        label = None if kind in labelled else kind.replace("_", " ")
+        labelled.add(kind)
+        ax.axvspan(left, right, color=FAULT_COLOURS[kind], alpha=0.2, linewidth=0, label=label)
+
 
 def _rolling_mean(values: np.ndarray, window: int = 10) -> np.ndarray:
     if values.size < window:
@@ -20,39 +116,51 @@ def _rolling_mean(values: np.ndarray, window: int = 10) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def _legend_or_note(ax, empty: str) -> None:
-    """A legend of what was drawn, or a note saying why nothing was."""
+def _legend_or_note(ax, empty: str, drawn: bool) -> None:
+    """A legend of what was drawn and shaded, and a note saying why nothing was drawn if nothing was."""
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
-    else:
+    if not drawn:
         ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color="grey")
 
 
-def _learning_curves(runs: list[StoredRun], axes) -> None:
+def _learning_curves(runs: list[StoredRun], axes, windows: list[FaultWindow]) -> None:
+    """Against simulated time and against env steps, the fault windows shaded (on the env-steps axis at
+    the env steps the first run had made by then)."""
     by_time, by_steps = axes
+    drawn = False
     for run in runs:
         episodes = run.tables["episodes"]
         means = _rolling_mean(episodes["ret"].astype(float))
         if means.size:
+            drawn = True
             by_time.plot(episodes["time"][9:], means, label=run.title)
             by_steps.plot(episodes["env_steps"][9:], means, label=run.title)
+    _shade(by_time, windows)
+    first = runs[0].tables["episodes"]
+    if first["time"].size:
+        times, steps = first["time"].astype(float), first["env_steps"].astype(float)
+        _shade(by_steps, windows, lambda t: float(np.interp(t, times, steps)))
     by_time.set(xlabel="simulated time (s)", ylabel="mean return, last 10 episodes", title="Learning curve")
     by_steps.set(xlabel="env steps", title="Learning curve")
-    _legend_or_note(by_time, "fewer than 10 episodes")
+    _legend_or_note(by_time, "fewer than 10 episodes", drawn)
 
 
 def _staleness(runs: list[StoredRun], ax) -> None:
+    drawn = False
     for run in runs:
         g = run.tables["gradients"]
         applied = g["staleness"][g["fate"] == "applied"].astype(float) if g["fate"].size else np.array([])
         if applied.size:
+            drawn = True
             bins = np.arange(-0.5, applied.max() + 1.5)
             ax.hist(applied, bins=bins, histtype="step", label=run.label, density=True)
     ax.set(xlabel="staleness (server versions)", ylabel="fraction of applied gradients", title="Staleness")
-    _legend_or_note(ax, "no gradient was applied")
+    _legend_or_note(ax, "no gradient was applied", drawn)
 
 
-def _discards(runs: list[StoredRun], ax) -> None:
+def _discards(runs: list[StoredRun], ax, windows: list[FaultWindow]) -> None:
+    drawn = False
     for run in runs:
         g = run.tables["gradients"]
         if not g["time"].size:
@@ -62,10 +170,12 @@ def _discards(runs: list[StoredRun], ax) -> None:
         for fate in DISCARDS:
             counts, _ = np.histogram(g["time"][g["fate"] == fate].astype(float), bins=edges)
             if counts.any():
+                drawn = True
                 prefix = f"{run.title}: " if len(runs) > 1 else ""
                 ax.plot(centres, counts, drawstyle="steps-mid", label=f"{prefix}{fate}")
+    _shade(ax, windows)
     ax.set(xlabel="simulated time (s)", ylabel="discarded gradients per bin", title="Discards by reason")
-    _legend_or_note(ax, "no gradient was discarded")
+    _legend_or_note(ax, "no gradient was discarded", drawn)
 
 
 def _fault_intervals(
@@ -87,20 +197,46 @@ def _fault_intervals(
 
 
 def _timeline(run: StoredRun, ax) -> None:
+    """A row per network fault, then per node with a fault (crashed, paused or slowed down), its fault
+    windows coloured by kind."""
+    from matplotlib.patches import Patch
+
     life = run.tables["lifecycle"]
     nodes, states, times = life["node"], life["state"], life["time"].astype(float)
-    end = max(float(run.summary.get("sim_time") or 0.0), float(times.max()) if times.size else 0.0)
-    faults = {node: int(np.count_nonzero((nodes == node) & (states != "up"))) for node in set(nodes.tolist())}
-    shown = sorted(sorted((n for n, c in faults.items() if c), key=lambda n: -faults[n])[:TIMELINE_NODES])
-    colours = {"crashed": "tab:red", "paused": "tab:orange"}
-    for row, node in enumerate(shown):
+    end = _end(run)
+    rows: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    windows = fault_windows(run)
+    for window in windows:
+        if not window.nodes:
+            rows.setdefault(window.title, {}).setdefault(window.kind, []).append(
+                (window.start, window.end - window.start)
+            )
+    by_node: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for node in dict.fromkeys(nodes[states != "up"].tolist()):
         mine = nodes == node
-        for state, spans in _fault_intervals(times[mine], states[mine], end).items():
-            ax.broken_barh(spans, (row - 0.4, 0.8), color=colours[state])
-    ax.set_yticks(range(len(shown)), shown, fontsize="small")
-    ax.figure.set_size_inches(10, 1.6 + 0.3 * max(1, len(shown)))
-    title = f"Node faults: {run.title} (red: crashed, orange: paused)"
-    ax.set(xlabel="simulated time (s)", title=title if shown else f"{title}: none")
+        spans = _fault_intervals(times[mine], states[mine], end)
+        by_node[node] = {"crash": spans["crashed"], "pause": spans["paused"]}
+    for window in windows:
+        if window.kind == "slowdown":
+            for node in window.nodes:
+                by_node.setdefault(node, {}).setdefault("slowdown", []).append(
+                    (window.start, window.end - window.start)
+                )
+    count = {node: sum(len(spans) for spans in kinds.values()) for node, kinds in by_node.items()}
+    for node in sorted(sorted(count, key=lambda n: -count[n])[:TIMELINE_NODES]):
+        rows[node] = by_node[node]
+    for row, kinds in enumerate(rows.values()):
+        for kind, spans in kinds.items():
+            ax.broken_barh(spans, (row - 0.4, 0.8), color=FAULT_COLOURS[kind])
+    ax.set_yticks(range(len(rows)), list(rows), fontsize="small")
+    ax.invert_yaxis()
+    ax.figure.set_size_inches(10, 1.6 + 0.3 * max(1, len(rows)))
+    kinds = [kind for kind in FAULT_COLOURS if any(kind in spans for spans in rows.values())]
+    if kinds:
+        handles = [Patch(color=FAULT_COLOURS[kind], label=kind.replace("_", " ")) for kind in kinds]
+        ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    title = f"Faults: {run.title}"
+    ax.set(xlabel="simulated time (s)", title=title if rows else f"{title}: none")
     ax.set_xlim(0, end or 1.0)
 
 
@@ -115,14 +251,15 @@ def make_report(runs: list[StoredRun], out: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
 
+    windows = [window for run in runs for window in fault_windows(run)]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    _learning_curves(runs, axes)
+    _learning_curves(runs, axes, windows)
     written.append(_save(fig, out / "learning.png"))
     fig, ax = plt.subplots(figsize=(7, 4.5))
     _staleness(runs, ax)
     written.append(_save(fig, out / "staleness.png"))
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    _discards(runs, ax)
+    _discards(runs, ax, windows)
     written.append(_save(fig, out / "discards.png"))
     for run in runs:
         fig, ax = plt.subplots()
@@ -168,10 +305,21 @@ def _markdown(runs: list[StoredRun], images: list[str]) -> str:
         ("wall time (s)", lambda s: s["wall_time"]),
         ("env steps per wall second", lambda s: s["env_steps_per_wall_s"]),
     ]
+    messages = {title: None for run in runs for title, _ in network_rows(run.summary)}
+    rows += [(title, lambda s, t=title: dict(network_rows(s)).get(t)) for title in messages]
     lines = ["# Run report", "", "| | " + " | ".join(run.title for run in runs) + " |"]
     lines.append("|---|" + "---|" * len(runs))
     for title, get in rows:
         lines.append(f"| {title} | " + " | ".join(cell(get(run.summary)) for run in runs) + " |")
     lines.append("")
+    for run in runs:
+        windows = fault_windows(run)
+        lines += [f"## Fault timeline: {run.label}", ""]
+        if not windows:
+            lines += ["No [[faults]] in its scenario.", ""]
+            continue
+        lines += ["| kind | from (s) | to (s) | hits |", "|---|---|---|---|"]
+        lines += [f"| {w.kind} | {w.start:g} | {w.end:g} | {w.what} |" for w in windows]
+        lines.append("")
     lines += [f"![{name}]({name})" for name in images]
     return "\n".join(lines) + "\n"

@@ -74,9 +74,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
         "eval", help="run a trained run's adapted policies on the real environment"
     )
-    evaluate.add_argument(
-        "--run", required=True, metavar="DIR", help="the results directory of `mbmpo train`"
-    )
+    evaluate.add_argument("dir", nargs="?", metavar="DIR", help="the results directory of `mbmpo train`")
+    evaluate.add_argument("--run", metavar="DIR", help="the same as DIR (an older spelling)")
     evaluate.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes (default 10)")
     evaluate.add_argument(
         "--seed", type=int, default=0, metavar="N", help="the environment's seed (default 0)"
@@ -201,15 +200,18 @@ def _print_last(console: Any, last: dict[str, Any], out: str) -> None:
 def _eval(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         args.command_parser.error(f"--episodes: expected a whole number >= 1, got {args.episodes}")
-    if not (Path(args.run) / "policy.pt").is_file():
-        args.command_parser.error(f"--run: no policy.pt in {args.run!r} (train a run there first)")
+    if (args.dir is None) == (args.run is None):
+        args.command_parser.error("DIR: name one results directory, as in `mbmpo eval runs/NAME`")
+    run = args.dir or args.run
+    if not (Path(run) / "policy.pt").is_file():
+        args.command_parser.error(f"DIR: no policy.pt in {run!r} (train a run there first)")
     from rich.console import Console
 
     from .train import evaluate
 
     console = Console()
     with console.status(f"running {args.episodes} episodes"):
-        returns = evaluate(args.run, args.episodes, args.seed)
+        returns = evaluate(run, args.episodes, args.seed)
     mean = sum(returns) / len(returns)
     console.print(
         f"{len(returns)} episodes: mean return {mean:.1f}, min {min(returns):.1f}, max {max(returns):.1f}"

@@ -298,9 +298,10 @@ def load_checkpoint(run: Path, config: MBMPOConfig) -> dict[str, Any]:
 
 
 def describe(metrics: dict[str, Any]) -> str:
-    """One line of an iteration's metrics record."""
+    """One line of an iteration's metrics record; record 0, the random data, is no iteration."""
     m = metrics
-    line = f"iteration {m['iteration']}: {m['real_steps']:,} real steps, real return {m['real_return']:.1f}"
+    what = f"iteration {m['iteration']}" if m["iteration"] > 0 else "random data"
+    line = f"{what}: {m['real_steps']:,} real steps, real return {m['real_return']:.1f}"
     if m["iteration"] > 0:
         line += (
             f", imagined {m['imagined_return_before']:.1f} -> {m['imagined_return_after']:.1f}"

@@ -263,7 +263,7 @@ def returns_panel(s: MBMPOSnapshot) -> Panel:
         per_model = " · ".join(f"{r:.1f}" for r in s.trained[-1]["real_return_per_model"])
         text.append(f"  real, per model: {per_model}\n", style="dim")
     if s.history:
-        text.append(f"  random data (iteration 0): {s.history[0]['real_return']:.1f}", style="dim")
+        text.append(f"  random data: {s.history[0]['real_return']:.1f}", style="dim")
     text.rstrip()
     return Panel(text, title=title, title_align="left")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -37,11 +38,33 @@ class Scenario:
     """The scenario as read, overrides applied: what to write beside a run's results to rerun it."""
     source: str = "<scenario>"
     """Where the scenario came from (its file), for messages."""
+    overrides: tuple[str, ...] = ()
+    """The overrides applied to the file, in order."""
 
     @property
     def nodes(self) -> tuple[str, ...]:
         """Every node of the cluster, e.g. shard-0, replay-0, learner-0, actor-0."""
         return node_names(self.config)
+
+    def about(self) -> str:
+        """Two lines on the scenario as it runs: its name, description and overrides; its nodes, faults,
+        seed and when it stops."""
+        config = self.config
+        headline = f"{self.name}: {self.description}" if self.description else self.name
+        if self.overrides:
+            headline += f" (with {', '.join(self.overrides)})"
+        kinds = ", ".join(dict.fromkeys(fault.kind for fault in self.faults))
+        faults = f"{len(self.faults)} faults ({kinds})" if self.faults else "no faults"
+        stop = [f"{config.total_env_steps:,} env steps"]
+        if config.target_return is not None:
+            stop.append(f"a mean return of {config.target_return:g}")
+        if math.isfinite(config.max_sim_time):
+            stop.append(f"{config.max_sim_time:g} s simulated")
+        nodes = self.nodes
+        return (
+            f"{headline}\n{len(nodes)} nodes ({describe(nodes)}), {faults}, seed {config.seed}; "
+            f"stops at {' or '.join(stop)}"
+        )
 
 
 def load_scenario(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Scenario:
@@ -70,7 +93,7 @@ def parse_scenario(
         raise _syntax_error(error, source, text) from None
     raw = with_overrides(raw, overrides)
     try:
-        return _scenario(raw, source, Path(base_dir or "."))
+        return replace(_scenario(raw, source, Path(base_dir or ".")), overrides=tuple(overrides))
     except ModelError as error:
         raise _located(error, source, text, overrides) from None
 
@@ -132,6 +155,22 @@ def _scenario(raw: Mapping[str, Any], source: str, base_dir: Path) -> Scenario:
         table=dict(raw),
         source=source,
     )
+
+
+def stored_faults(stored: Mapping[str, Any]) -> tuple[Fault, ...]:
+    """The fault timeline of a scenario as a results directory stores it (scenario.json, where an infinite
+    duration or time limit is null), resolved to the nodes it hits as when it ran."""
+
+    def present(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: present(item) for key, item in value.items() if item is not None}
+        return [present(item) for item in value] if isinstance(value, list) else value
+
+    raw = {section: spec for section, spec in present(dict(stored)).items() if section != "costs"}
+    try:
+        return _scenario(raw, "scenario.json", Path(".")).faults
+    except ModelError as error:
+        raise ScenarioError("scenario.json", error.param, error.problem) from None
 
 
 def _check_topology(spec: Mapping[str, Any]) -> None:
@@ -205,4 +244,4 @@ def _costs(spec: Any, base_dir: Path) -> CostProfile:
     return replace(profile, **values)
 
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario"]
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "stored_faults"]

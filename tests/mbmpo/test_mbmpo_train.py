@@ -109,13 +109,19 @@ def test_cli_train_quick_then_eval(tmp_path, capsys):
         ]
     )
     assert args.handler(args) == 0
+    printed = capsys.readouterr().out
+    assert re.findall(r"^(random data|iteration \d+):", printed, re.MULTILINE) == [
+        "random data",
+        "iteration 1",
+    ]
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["max_kl"] == 0.02 and saved["curvature_fraction"] == 0.5 and saved["backend"] == "numba"
     first = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
     assert first["iteration"] == 0 and first["backend"] == "numba"
-    args = parser().parse_args(["mbmpo", "eval", "--run", out, "--episodes", "2"])
-    assert args.handler(args) == 0
-    assert "2 episodes: mean return" in capsys.readouterr().out
+    for where in ([out], ["--run", out]):
+        args = parser().parse_args(["mbmpo", "eval", *where, "--episodes", "2"])
+        assert args.handler(args) == 0
+        assert "2 episodes: mean return" in capsys.readouterr().out
 
 
 def test_cli_resume_goes_on_with_the_same_command_and_refuses_other_settings(tmp_path, capsys):
@@ -156,7 +162,10 @@ def test_cli_resume_goes_on_with_the_same_command_and_refuses_other_settings(tmp
         (["train", "--models", "0"], "models"),
         (["train", "--model-hidden", "512,x"], "model_hidden"),
         (["train", "--curvature-fraction", "0"], "curvature_fraction"),
-        (["eval", "--run", "nowhere"], "--run"),
+        (["eval", "nowhere"], "DIR"),
+        (["eval", "--run", "nowhere"], "DIR"),
+        (["eval"], "DIR"),
+        (["eval", "a", "--run", "b"], "DIR"),
     ],
 )
 def test_cli_bad_values_are_one_line_errors_naming_the_field(argv, field, capsys):
