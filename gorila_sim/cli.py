@@ -292,32 +292,73 @@ def _sweep(args: argparse.Namespace) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
-    from .scenario import ScenarioError, load_scenario, resolve
-    from .sweep import parse_grid, plot_sweep, points, sweep, write_table
+    from .scenario import load_scenario, resolve
+    from .sweep import (
+        MEASURES,
+        PAIR_COLUMNS,
+        Sweep,
+        pair_cells,
+        parse_grid,
+        parse_seeds,
+        plot_sweep,
+        point_cells,
+        prepare,
+        sweep,
+        write_tables,
+    )
 
     try:
-        grid = parse_grid(args.grid)
-        for settings, _ in points(grid, 1):
-            load_scenario(resolve(args.scenario), [f"{key}={value}" for key, value in settings.items()])
-    except (ValueError, ScenarioError) as error:
+        definition = Sweep(args.scenario, parse_grid(args.grid), parse_seeds(args.seeds), args.set)
+    except ValueError as error:
         print(f"gorila-sim sweep: {error}", file=sys.stderr)
         return 1
-    total = len(points(grid, args.seeds))
+    trials = definition.trials()
+    for trial in trials[:: len(definition.seeds)]:  # every grid point, before any work
+        scenario = load_scenario(resolve(args.scenario), definition.overrides(trial))
+    default = Path("runs") / f"sweep-{scenario.name}-{definition.tag()}"
+    out = Path(args.out) if args.out else default
+    if args.resume and args.overwrite:
+        print(
+            "gorila-sim sweep: --resume goes on with a sweep, --overwrite starts over: not both",
+            file=sys.stderr,
+        )
+        return 1
+    prepare(out, definition, args.resume, args.overwrite)
     console = Console()
     where = f"on Ray at {args.ray}" if args.ray else "in local processes"
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"{total} runs {where}", total=total)
-        rows = sweep(
-            args.scenario, grid, args.seeds, args.workers, args.ray, lambda _: progress.advance(task)
+    done = 0
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{len(trials)} runs {where}", total=len(trials))
+
+            def advance(_: dict) -> None:
+                nonlocal done
+                done += 1
+                progress.advance(task)
+
+            rows = sweep(definition, out, args.workers, args.ray, advance)
+    except KeyboardInterrupt:
+        print(
+            f"gorila-sim sweep: interrupted; {out}/trials keeps the finished trials, and the same command "
+            "with --resume runs the rest",
+            file=sys.stderr,
         )
-    out = Path(args.out) if args.out else Path("runs") / f"sweep-{Path(args.scenario).stem}"
-    csv_path, markdown = write_table(rows, grid, out)
-    plots = plot_sweep(rows, grid, out)
-    table = Table(*rows[0].keys(), title=f"{args.scenario}: {total} runs")
-    for row in rows:
-        table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row.values()))
+        return 130
+    stats, pairs, written = write_tables(rows, definition.grid, out)
+    plots = plot_sweep(stats, definition.grid, out)
+    if not sys.stdout.isatty():  # a file or a pipe: whole tables, never cut to the terminal's 80 columns
+        console = Console(width=10_000)
+    table = Table(*definition.grid, "seeds", *MEASURES, title=f"{args.scenario}: mean [95% CI] across seeds")
+    for entry in stats:
+        table.add_row(*point_cells(entry, definition.grid))
     console.print(table)
-    console.print(f"wrote {csv_path}, {markdown.name} and {', '.join(p.name for p in plots)} in {out}/")
+    if pairs:
+        table = Table(*PAIR_COLUMNS, title="paired: value minus baseline on the same seeds")
+        for pair in pairs:
+            table.add_row(*pair_cells(pair))
+        console.print(table)
+    files = ", ".join(path.name for path in [*written, *plots])
+    console.print(f"wrote {files} in {out}/, and a results directory per trial in {out}/trials/")
     return 0
 
 
@@ -477,18 +518,26 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--grid",
         action="append",
-        required=True,
+        default=[],
         metavar="KEY=V1,V2",
         help="a field and its values, e.g. training.staleness.max_staleness=4,8 (repeatable)",
     )
     sweep.add_argument(
-        "--seeds", type=_positive_int, default=1, help="seeds 0..N-1 per grid point (default 1)"
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a field in every trial"
+    )
+    sweep.add_argument(
+        "--seeds",
+        default="1",
+        metavar="N|LIST|RANGE",
+        help="seeds per grid point: a count (5: seeds 0-4), a list (0,3,7) or a range (10-19) (default 1)",
     )
     sweep.add_argument("--workers", type=_positive_int, default=None, help="local processes (default: cores)")
     sweep.add_argument("--ray", default=None, metavar="auto|ADDRESS", help="run on a Ray cluster instead")
+    sweep.add_argument("--out", default=None, help="where to write the sweep (default runs/sweep-NAME-HASH)")
     sweep.add_argument(
-        "--out", default=None, help="where to write the table and plots (default runs/sweep-NAME)"
+        "--resume", action="store_true", help="run the trials an interrupted sweep in --out did not finish"
     )
+    sweep.add_argument("--overwrite", action="store_true", help="replace --out if it exists (else refused)")
     sweep.set_defaults(handler=_sweep)
 
     calibrate = commands.add_parser("calibrate", help="measure this machine and write a compute-cost profile")
