@@ -122,7 +122,7 @@ def _demo(args: argparse.Namespace) -> int:
     overrides = [*DEMO_OVERRIDES, f"scenario.seed={args.seed}", *args.set]
     scenario = load_scenario(resolve(args.scenario), overrides)
     out = Path(args.out)
-    status = _run_and_write(scenario, out, args.dashboard, args.profile, args.overwrite)
+    status = _run_and_write(scenario, out, args.dashboard, args.profile, args.overwrite, args.tensorboard)
     if status != 0:
         return status
     written = _write_report([read_results(out)], out / "report")
@@ -162,15 +162,21 @@ def _run(args: argparse.Namespace) -> int:
     overrides = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
     scenario = load_scenario(resolve(args.scenario), overrides)
     out = Path(args.out) if args.out else default_dir(scenario.name, scenario.config.seed, args.set)
-    return _run_and_write(scenario, out, args.dashboard, args.profile, args.overwrite)
+    return _run_and_write(scenario, out, args.dashboard, args.profile, args.overwrite, args.tensorboard)
 
 
 def _run_and_write(
-    scenario, out: Path, dashboard: bool = False, profile: bool = False, overwrite: bool = False
+    scenario,
+    out: Path,
+    dashboard: bool = False,
+    profile: bool = False,
+    overwrite: bool = False,
+    tensorboard: bool = False,
 ) -> int:
     """Run a scenario with a progress bar (or the dashboard), writing its results directory as it goes, and
     print its summary; with `profile`, under cProfile, then say where the wall time went (and in
-    DIR/profile.json). Ctrl-C publishes what was run, marked incomplete, and gives 130."""
+    DIR/profile.json); with `tensorboard`, write its scalars to DIR/tensorboard. Ctrl-C publishes what was
+    run, marked incomplete, and gives 130."""
     from contextlib import nullcontext
 
     from rich.console import Console
@@ -214,6 +220,8 @@ def _run_and_write(
                     result = run_scenario(scenario, on_progress=advance, trace=trace)
     except Interrupted as interrupt:
         summary = interrupt.result.summary
+        if tensorboard:
+            _write_tensorboard(interrupt.result, writer.staging)
         writer.publish(interrupt.result, interrupted=True)
         print(
             f"gorila-sim: interrupted at {summary['sim_time']:.2f} s simulated ({summary['env_steps']:,} env "
@@ -227,14 +235,28 @@ def _run_and_write(
     breakdown = profiler.breakdown() if profiler is not None else None
     if breakdown is not None:
         breakdown.write(writer.staging)
+    if tensorboard:
+        _write_tensorboard(result, writer.staging)
     writer.publish(result)
     console.print(scenario.about(), markup=False, highlight=False)
     _print_summary(console, result.summary)
     if breakdown is not None:
         console.print(breakdown.table())
         console.print(f"profile in {out / 'profile.json'}")
+    if tensorboard:
+        console.print(f"TensorBoard scalars in {out / 'tensorboard'}/ (tensorboard --logdir {out.parent})")
     console.print(f"results in {out}/")
     return 0
+
+
+def _write_tensorboard(result, out: Path) -> None:
+    """A run's scalars as TensorBoard event files in out/tensorboard."""
+    from .scalars import run_scalars, write_tensorboard
+    from .trace import COLUMNS
+
+    tables = {name: result.trace.table(name) for name in COLUMNS}
+    started = time.time() - result.trace.wall()
+    write_tensorboard(run_scalars(tables, result.summary["sim_time"]), out / "tensorboard", started)
 
 
 def _emulate(args: argparse.Namespace) -> int:
@@ -412,6 +434,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--profile",
         action="store_true",
         help="run under cProfile; print where the wall time went, write DIR/profile.json",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write the run's scalars (returns, staleness, fates, throughput) to DIR/tensorboard",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace the results directory if it exists (else refused)"

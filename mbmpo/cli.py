@@ -68,6 +68,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="show the live MB-MPO dashboard (plain progress lines when the output is not a terminal)",
     )
+    train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write each iteration's scalars (returns, model loss, KL, phase times) to DIR/tensorboard",
+    )
     add_overrides(train)
     train.set_defaults(handler=_train, command_parser=train)
 
@@ -138,7 +143,9 @@ def _train(args: argparse.Namespace) -> int:
         return 1
     console = Console()
     try:
-        history = _run_training(config, out, console, dashboard=args.dashboard, resume=args.resume)
+        history = _run_training(
+            config, out, console, dashboard=args.dashboard, resume=args.resume, tensorboard=args.tensorboard
+        )
     except ConfigError as error:  # --resume with no checkpoint, or with other settings than the run's
         args.command_parser.error(str(error))
     except KeyboardInterrupt:
@@ -164,22 +171,31 @@ def _refused(out: Path, resume: bool, overwrite: bool) -> str | None:
     return None
 
 
-def _run_training(config: Any, out: str, console: Any, dashboard: bool, resume: bool) -> list[dict[str, Any]]:
-    """Train with the dashboard, or with a progress bar and a line per iteration; return the history."""
+def _run_training(
+    config: Any, out: str, console: Any, dashboard: bool, resume: bool, tensorboard: bool = False
+) -> list[dict[str, Any]]:
+    """Train with the dashboard, or with a progress bar and a line per iteration, and with `tensorboard`
+    each iteration's scalars in out/tensorboard; return the history."""
+    from contextlib import ExitStack
+
     from rich.progress import Progress
 
     from .train import describe, train
 
-    if dashboard:
-        from gorila_sim.dashboard.mbmpo_view import watch_training
+    with ExitStack() as stack:
+        log = stack.enter_context(_TensorBoardLog(Path(out), resume)) if tensorboard else None
+        if dashboard:
+            from gorila_sim.dashboard.mbmpo_view import watch_training
 
-        return watch_training(config, out, console, resume=resume)
+            return watch_training(config, out, console, resume=resume, on_iteration=log)
 
-    def show(metrics: dict[str, Any]) -> None:
-        progress.update(task, completed=metrics["iteration"])
-        progress.console.print(describe(metrics))
+        def show(metrics: dict[str, Any]) -> None:
+            progress.update(task, completed=metrics["iteration"])
+            progress.console.print(describe(metrics))
+            if log is not None:
+                log(metrics)
 
-    with Progress(console=console, transient=True) as progress:
+        progress = stack.enter_context(Progress(console=console, transient=True))
         task = progress.add_task(f"MB-MPO on {config.env_id}", total=config.iterations)
         return train(
             config,
@@ -188,6 +204,42 @@ def _run_training(config: Any, out: str, console: Any, dashboard: bool, resume: 
             on_iteration=show,
             resume=resume,
         )
+
+
+class _TensorBoardLog:
+    """Writes each metrics record's scalars to DIR/tensorboard against real env steps; on a resumed run it
+    starts afresh with the records in DIR/metrics.jsonl."""
+
+    def __init__(self, out: Path, resume: bool) -> None:
+        import json
+        import time
+
+        from torch.utils.tensorboard import SummaryWriter
+
+        logdir = out / "tensorboard"
+        shutil.rmtree(logdir, ignore_errors=True)
+        done = []
+        if resume and (out / "metrics.jsonl").is_file():
+            done = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
+        self._started = time.time() - (done[-1]["wall_s"] if done else 0.0)
+        self._writer = SummaryWriter(str(logdir))
+        for metrics in done:
+            self(metrics)
+
+    def __call__(self, metrics: dict[str, Any]) -> None:
+        from .train import scalars
+
+        for tag, value in scalars(metrics).items():
+            self._writer.add_scalar(
+                tag, value, global_step=metrics["real_steps"], walltime=self._started + metrics["wall_s"]
+            )
+        self._writer.flush()
+
+    def __enter__(self) -> _TensorBoardLog:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._writer.close()
 
 
 def _print_last(console: Any, last: dict[str, Any], out: str) -> None:

@@ -311,6 +311,24 @@ def describe(metrics: dict[str, Any]) -> str:
     return line
 
 
+def scalars(metrics: dict[str, Any]) -> dict[str, float]:
+    """An iteration's metrics record as TensorBoard scalars, by tag."""
+    m = metrics
+    values = {"charts/real_return": m["real_return"]}
+    if m["iteration"] > 0:
+        values |= {
+            "charts/imagined_return_before": m["imagined_return_before"],
+            "charts/imagined_return_after": m["imagined_return_after"],
+            "model/val_loss_max": max(m["model_val_loss"]),
+            "model/epochs": m["model_epochs"],
+            "meta/kl": m["meta_kl"],
+            "time/fit_s": m["fit_s"],
+            "time/meta_s": m["meta_s"],
+            "time/collect_s": m["collect_s"],
+        }
+    return values
+
+
 def plot_curve(history: list[dict[str, Any]], path: Path) -> None:
     """Real return of the adapted policies, and imagined returns before and after adaptation, against real
     steps."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,11 +122,15 @@ class Recorder:
 
 
 def watch_training(
-    config: Any, out: str | Path | None, console: Console, resume: bool = False
+    config: Any,
+    out: str | Path | None,
+    console: Console,
+    resume: bool = False,
+    on_iteration: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run `mbmpo.train.train(config, out, resume=resume)` with the dashboard on `console` (live on a
     terminal, a plain line per iteration, and at most one every few seconds between, elsewhere); return
-    its history."""
+    its history. `on_iteration` also hears each metrics record."""
     from mbmpo.train import load_checkpoint, train
 
     recorder = Recorder(config)
@@ -146,11 +151,13 @@ def watch_training(
             recorder.phase(text)
             show(force=False)
 
-        def on_iteration(metrics: dict[str, Any]) -> None:
+        def iteration(metrics: dict[str, Any]) -> None:
             recorder.iteration(metrics)
             show(force=True)
+            if on_iteration is not None:
+                on_iteration(metrics)
 
-        history = train(config, out, on_phase=on_phase, on_iteration=on_iteration, resume=resume)
+        history = train(config, out, on_phase=on_phase, on_iteration=iteration, resume=resume)
         if display.live:
             display.show(recorder.snapshot(finished=True))
     return history

@@ -114,6 +114,7 @@ def test_cli_train_quick_then_eval(tmp_path, capsys):
         "random data",
         "iteration 1",
     ]
+    assert not (tmp_path / "run" / "tensorboard").exists()  # only with --tensorboard
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["max_kl"] == 0.02 and saved["curvature_fraction"] == 0.5 and saved["backend"] == "numba"
     first = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
