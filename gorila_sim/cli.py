@@ -99,15 +99,26 @@ class _Parser(argparse.ArgumentParser):
 def _calibrate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from .config import ConfigError
     from .costs import calibrate
 
+    out = Path(args.out)
+    if out.is_dir() or not out.absolute().parent.is_dir():
+        why = "is a directory" if out.is_dir() else f"{out.absolute().parent} is not a directory"
+        print(f"gorila-sim calibrate: --out {out}: {why}", file=sys.stderr)
+        return 1
     console = Console(stderr=True)
-    with console.status(f"timing {args.env}, its Q-network, the DQN gradient, AdaGrad and replay"):
-        profile = calibrate(args.env, quick=args.quick)
-    profile.save(args.out)
+    try:
+        with console.status(f"timing {args.env}, its Q-network, the DQN gradient, AdaGrad and replay"):
+            profile = calibrate(args.env, quick=args.quick)
+    except ConfigError as error:
+        problem = str(error).partition(": ")[2]
+        print(f"gorila-sim calibrate: --env {args.env}: {problem}", file=sys.stderr)
+        return 1
+    profile.save(out)
     for name in profile.__dataclass_fields__:
         console.print(f"{name:>22} = {getattr(profile, name):.3g}")
-    console.print(f"wrote {args.out}")
+    console.print(f"wrote {out}")
     return 0
 
 

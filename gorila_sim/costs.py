@@ -82,9 +82,12 @@ def _seconds_per_call(fn: Callable[[], object], calls: int, repeats: int = 5) ->
 def calibrate(
     env_id: str = "CartPole-v1", hidden: tuple[int, ...] = (120, 84), quick: bool = False
 ) -> CostProfile:
-    """Measure this machine: the real environment, Q-network, DQN gradient, optimiser and replay."""
+    """Measure this machine: the real environment, Q-network, DQN gradient, optimiser and replay. An
+    environment that gymnasium does not know, or that DQN cannot learn, is a ConfigError."""
+    import gymnasium as gym
     import numpy as np
 
+    from .config import ConfigError
     from .dqn import DQNGradient, Policy, ReplayBuffer, q_network_for, set_torch_threads
     from .dqn.params import FlatParams
     from .problems import make_env
@@ -93,7 +96,14 @@ def calibrate(
     set_torch_threads()
     calls = 200 if quick else 2_000
     rng = np.random.default_rng(0)
-    env = make_env(env_id)
+    try:
+        env = make_env(env_id)
+    except gym.error.Error as error:
+        raise ConfigError(f"env_id: {error}") from None
+    try:
+        network = q_network_for(env.observation_space, env.action_space, hidden)
+    except ValueError as error:
+        raise ConfigError(f"env_id: {error}") from None
     obs, _ = env.reset(seed=0)
 
     def env_step() -> None:
@@ -102,7 +112,6 @@ def calibrate(
         if terminated or truncated:
             obs, _ = env.reset()
 
-    network = q_network_for(env.observation_space, env.action_space, hidden)
     theta = FlatParams(network).get()
     policy = Policy(q_network_for(env.observation_space, env.action_space, hidden))
     policy.set(theta)

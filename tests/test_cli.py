@@ -81,3 +81,14 @@ def test_calibrate_writes_a_profile_that_loads(tmp_path):
     profile = CostProfile.load(out)
     assert 0 < profile.env_step < 0.01 and 0 < profile.act < 0.01
     assert profile.gradient_fixed > 0 and profile.apply_per_param > 0
+
+
+def test_calibrate_refuses_environments_dqn_cannot_learn_in_one_line(tmp_path, capsys):
+    for env, problem in (("Pendulum-v1", "Discrete action space"), ("Foo-v1", "doesn't exist")):
+        assert main(["calibrate", "--env", env, "--quick", "--out", str(tmp_path / "costs.toml")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"gorila-sim calibrate: --env {env}: ") and problem in err
+        assert len(err.strip().splitlines()) == 1
+    assert main(["calibrate", "--quick", "--out", str(tmp_path / "nowhere" / "costs.toml")]) == 1
+    assert "is not a directory" in capsys.readouterr().err
+    assert not (tmp_path / "costs.toml").exists()

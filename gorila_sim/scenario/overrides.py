@@ -29,6 +29,8 @@ def parse_override(override: str) -> tuple[FieldPath, Any]:
         parsed = tomllib.loads(f"value = {value_text}")
     except tomllib.TOMLDecodeError:
         parsed = {}
+    except RecursionError:
+        raise _bad(override, "the value is nested too deeply") from None
     if list(parsed) == ["value"]:
         return path, parsed["value"]
     if _BARE_WORD.fullmatch(value_text):

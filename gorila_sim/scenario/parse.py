@@ -15,11 +15,12 @@ from netmodels import LinkModel, ModelError, checks, link_from_spec, node_from_s
 
 from ..config import ConfigError, GorilaConfig
 from ..costs import CostProfile
+from ..memory import check_fits
 from ..topology import describe, node_names, roles
 from .errors import ScenarioError
 from .faults import Fault, faults_from_spec
 from .format import CONFIG_PATHS, REQUIRED, SECTIONS, TABLES, check_keys, table, text
-from .locate import line_of, quote_key, split_path
+from .locate import line_of, quote_key, render, split_path
 from .overrides import parse_override, with_overrides
 
 LINK_KEYS = tuple(f.name for f in fields(LinkModel))
@@ -91,11 +92,32 @@ def parse_scenario(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise _syntax_error(error, source, text) from None
+    except RecursionError:
+        raise ScenarioError(source, None, f"nested more than {MAX_DEPTH} levels deep") from None
+    _check_depth(raw, source)
     raw = with_overrides(raw, overrides)
+    _check_depth(raw, source)
     try:
         return replace(_scenario(raw, source, Path(base_dir or ".")), overrides=tuple(overrides))
     except ModelError as error:
         raise _located(error, source, text, overrides) from None
+
+
+MAX_DEPTH = 32
+"""The deepest nesting of tables and arrays a scenario may have; the format needs a handful of levels."""
+
+
+def _check_depth(raw: Mapping[str, Any], source: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, naming where it goes too deep (checked without recursion)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(raw, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise ScenarioError(source, render(path[:MAX_DEPTH]), f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, Mapping):
+            stack += [(item, (*path, key)) for key, item in value.items()]
+        elif isinstance(value, list):
+            stack += [(item, (*path, index)) for index, item in enumerate(value)]
 
 
 _TOML_PLACE = re.compile(r"(.*) \(at (?:line (\d+), column (\d+)|end of document)\)")
@@ -146,6 +168,9 @@ def _scenario(raw: Mapping[str, Any], source: str, base_dir: Path) -> Scenario:
     except ConfigError as error:
         field, _, problem = str(error).partition(": ")
         raise ModelError(CONFIG_PATHS.get(field, field), problem) from None
+    too_big = check_fits(config)
+    if too_big is not None:
+        raise ModelError(*too_big)
     about = raw["scenario"]
     return Scenario(
         name=about["name"],
