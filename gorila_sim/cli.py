@@ -230,16 +230,10 @@ def _run_and_write(
 
                     result = run_scenario(scenario, on_progress=advance, trace=trace)
     except Interrupted as interrupt:
-        summary = interrupt.result.summary
         if tensorboard:
             _write_tensorboard(interrupt.result, writer.staging)
         writer.publish(interrupt.result, interrupted=True)
-        print(
-            f"gorila-sim: interrupted at {summary['sim_time']:.2f} s simulated ({summary['env_steps']:,} env "
-            f"steps); the run so far is in {out}/, marked incomplete",
-            file=sys.stderr,
-        )
-        return 130
+        return _interrupted(interrupt.result.summary, out)
     except BaseException:
         writer.discard()
         raise
@@ -260,6 +254,16 @@ def _run_and_write(
     return 0
 
 
+def _interrupted(summary: dict, out: Path, also: str = "") -> int:
+    """Say in one line that Ctrl-C stopped a run and where its results are (marked incomplete); 130."""
+    print(
+        f"gorila-sim: interrupted at {summary['sim_time']:.2f} s ({summary['env_steps']:,} env steps); {also}"
+        f"the run so far is in {out}/, marked incomplete",
+        file=sys.stderr,
+    )
+    return 130
+
+
 def _write_tensorboard(result, out: Path) -> None:
     """A run's scalars as TensorBoard event files in out/tensorboard."""
     from .scalars import run_scalars, write_tensorboard
@@ -274,6 +278,7 @@ def _emulate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .emulation import EmulationError, emulate_scenario
+    from .gorila import Interrupted
     from .results import default_dir
     from .scenario import load_scenario, resolve
 
@@ -295,11 +300,10 @@ def _emulate(args: argparse.Namespace) -> int:
     except EmulationError as error:
         print(f"gorila-sim emulate: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(
-            "gorila-sim emulate: interrupted; every process of the run is stopped, no results kept",
-            file=sys.stderr,
-        )
+    except Interrupted as interrupt:
+        return _interrupted(interrupt.result.summary, out, "every process of the run is stopped; ")
+    except KeyboardInterrupt:  # before the run began: nothing to keep
+        print("gorila-sim emulate: interrupted; every process of the run is stopped", file=sys.stderr)
         return 130
     console.print(f"{scenario.about()}\nemulated: {processes}", markup=False, highlight=False)
     _print_summary(console, result.summary)

@@ -33,7 +33,7 @@ import aiohttp
 
 from netmodels import Degradation, Partition
 
-from ..gorila import RunResult, summarise
+from ..gorila import Interrupted, RunResult, summarise
 from ..results import ResultsWriter
 from ..scenario import NetworkFault, Scenario
 from ..topology import node_names
@@ -82,7 +82,8 @@ def emulate_scenario(
     """Run `scenario` in real time, one process per `nodes_per_process` nodes; with `out`, write the same
     results directory as a simulated run (and keep the processes' work files in `out`/emulation). `out` is
     checked first, written beside and renamed into place at the end (an existing one replaced only with
-    `overwrite`); an emulation that fails or is interrupted leaves none."""
+    `overwrite`); Ctrl-C publishes the run so far, marked incomplete, and raises Interrupted; an emulation
+    that fails leaves nothing."""
 
     def emulate(workdir: Path) -> RunResult:
         return Coordinator(scenario, workdir, nodes_per_process, time_scale, start_method, bind).run()
@@ -93,6 +94,9 @@ def emulate_scenario(
     writer = ResultsWriter(out, scenario.table, overwrite)
     try:
         result = emulate(writer.staging / "emulation")
+    except Interrupted as interrupt:
+        writer.publish(interrupt.result, interrupted=True)
+        raise
     except BaseException:
         writer.discard()
         raise
@@ -176,27 +180,29 @@ class Coordinator:
         self._failure: str | None = None
         self._stop: asyncio.Event | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._interrupted = False
+        self._interrupted: float | None = None
+        """When Ctrl-C came, in run time."""
 
     def run(self) -> RunResult:
-        """Run the emulation; KeyboardInterrupt after Ctrl-C (SIGINT), with every process stopped."""
+        """Run the emulation; after Ctrl-C (SIGINT), with every process stopped, Interrupted with the run so
+        far (what the processes' trace files hold)."""
         if self.spec.workdir.exists():
             shutil.rmtree(self.spec.workdir)  # a previous run's disks would be restored as checkpoints
         self.spec.workdir.mkdir(parents=True)
         try:
             stopped = asyncio.run(self._run())
         except asyncio.CancelledError:
-            if not self._interrupted:
+            if self._interrupted is None:
                 raise
         finally:
             self._kill_all()
         # Checked after the run too: an await that ends as the cancellation arrives can swallow it.
-        if self._interrupted:
-            raise KeyboardInterrupt
+        if self._interrupted is not None:
+            raise Interrupted(self._result(self._interrupted))
         return self._result(stopped)
 
     def _interrupt(self, run: asyncio.Task[float]) -> None:
-        self._interrupted = True
+        self._interrupted = min(self.clock.now(), self.config.max_sim_time)
         run.cancel()
 
     # -- the run ------------------------------------------------------------------------------------

@@ -143,8 +143,10 @@ def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
         assert [pid for pid in everyone if alive(pid)] == []
         if how == signal.SIGINT:
             assert coordinator.returncode == 130
-            assert b"interrupted" in coordinator.stderr.read()
-            assert list(tmp_path.iterdir()) == []  # no results, not even a partial directory
+            assert b"interrupted at" in coordinator.stderr.read()
+            assert [path.name for path in tmp_path.iterdir()] == ["run"]  # no partial directory left
+            stored = read_results(out)  # the run so far, marked incomplete
+            assert stored.interrupted_at is not None and stored.summary["episodes"] > 0
     finally:
         for pid in [coordinator.pid, *everyone]:
             if alive(pid):
