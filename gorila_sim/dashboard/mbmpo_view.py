@@ -20,7 +20,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from .display import Display, View
-from .view import chart, columns, downsample
+from .view import chart, columns, downsample, fold
 
 SPARK_WIDTH = 16
 """Characters of a one-row history."""
@@ -167,16 +167,32 @@ def watch_training(
 
 
 class MBMPOLayout:
-    """The dashboard of one snapshot, as a rich renderable that fits the console's width."""
+    """The dashboard of one snapshot, as a rich renderable that fits the console's width; on a terminal
+    too low for the whole of it (such as 80×24), shorter: the models' losses summed up in one line, the
+    per-model returns and the imagined transitions per iteration left out."""
 
     def __init__(self, snapshot: MBMPOSnapshot) -> None:
         self.snapshot = snapshot
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         s = self.snapshot
-        yield header(s)
+        full = Group(
+            header(s, options.max_width),
+            columns(
+                Group(models_panel(s), imagination_panel(s)),
+                Group(returns_panel(s), phases_panel(s)),
+                options,
+            ),
+        )
+        if not console.is_terminal or len(console.render_lines(full, options, pad=False)) <= console.height:
+            yield full
+            return
+        yield header(s, options.max_width)
+        compact = True
         yield columns(
-            Group(models_panel(s), imagination_panel(s)), Group(returns_panel(s), phases_panel(s)), options
+            Group(models_panel(s, compact), imagination_panel(s, compact)),
+            Group(returns_panel(s, compact), phases_panel(s)),
+            options,
         )
 
 
@@ -209,26 +225,38 @@ MBMPO = View(render, line)
 """The MB-MPO dashboard."""
 
 
-def header(s: MBMPOSnapshot) -> Text:
+def header(s: MBMPOSnapshot, width: int) -> Text:
+    """Two lines (more where the console is narrower, folded between their parts)."""
     done = max(s.iteration, 0) / s.iterations
     filled = round(done * PROGRESS_WIDTH)
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"MB-MPO · {s.env_id} · iteration {max(s.iteration, 0)} of {s.iterations} · ", style="bold")
-    text.append("finished " if s.finished else f"{done:.0%} ")
-    text.append("━" * filled, style="green")
-    text.append("━" * (PROGRESS_WIDTH - filled), style="grey23")
-    text.append(f"\n{s.real_steps:,} real samples so far · wall {s.wall_s:.1f} s")
+    title = Text(f"MB-MPO · {s.env_id} · iteration {max(s.iteration, 0)} of {s.iterations}", style="bold")
+    bar = Text("finished " if s.finished else f"{done:.0%} ")
+    bar.append("━" * filled, style="green")
+    bar.append("━" * (PROGRESS_WIDTH - filled), style="grey23")
+    parts = [Text(f"{s.real_steps:,} real samples so far"), Text(f"wall {s.wall_s:.1f} s")]
     if s.phase and not s.finished:
-        text.append(f" · {s.phase}", style="dim")
+        parts.append(Text(s.phase, style="dim"))
+    text = fold([title, bar], width)
+    text.append("\n")
+    text.append_text(fold(parts, width))
     return text
 
 
-def models_panel(s: MBMPOSnapshot) -> Panel:
+def models_panel(s: MBMPOSnapshot, compact: bool = False) -> Panel:
+    """A line per model: its latest validation loss, their history, the change; `compact`: one line, the
+    range of the latest losses and the history of the largest."""
     title = "dynamics models: validation loss"
     text = Text(no_wrap=True, overflow="ellipsis")
     trained = s.trained
     if not trained:
         text.append("no model fitted yet", style="dim")
+        return Panel(text, title=title, title_align="left")
+    if compact:
+        latest, largest = trained[-1]["model_val_loss"], [max(m["model_val_loss"]) for m in trained]
+        text.append(f"{len(latest)} models {min(latest):.4f} to {max(latest):.4f} ")
+        text.append(spark(largest), style="blue")
+        text.append(" ")
+        text.append_text(trend(largest))
         return Panel(text, title=title, title_align="left")
     per_model = list(zip(*(m["model_val_loss"] for m in trained), strict=True))
     for k, losses in enumerate(per_model):
@@ -250,7 +278,9 @@ def trend(values: list[float] | tuple[float, ...]) -> Text:
     return Text(f"{arrow} {change:+.0%}", style=style)
 
 
-def returns_panel(s: MBMPOSnapshot) -> Panel:
+def returns_panel(s: MBMPOSnapshot, compact: bool = False) -> Panel:
+    """The imagined and real returns of the latest iteration and their history; but for `compact`, the
+    real return per model and of the random data."""
     title = "returns"
     text = Text(no_wrap=True, overflow="ellipsis")
     rows = [
@@ -266,22 +296,25 @@ def returns_panel(s: MBMPOSnapshot) -> Panel:
         else:
             text.append(f"{'–':>9}", style="dim")
         text.append("\n")
-    if s.trained:
+    if s.trained and not compact:
         per_model = " · ".join(f"{r:.1f}" for r in s.trained[-1]["real_return_per_model"])
         text.append(f"  real, per model: {per_model}\n", style="dim")
-    if s.history:
+    if s.history and not compact:
         text.append(f"  random data: {s.history[0]['real_return']:.1f}", style="dim")
     text.rstrip()
     return Panel(text, title=title, title_align="left")
 
 
-def imagination_panel(s: MBMPOSnapshot) -> Panel:
+def imagination_panel(s: MBMPOSnapshot, compact: bool = False) -> Panel:
+    """The imagined transitions per iteration (but for `compact`), per second, and the KL of the last
+    meta-step."""
     backend = s.history[0].get("backend") if s.history else None
     title = (
         f"imagined rollouts (meta phase, {backend} backend)" if backend else "imagined rollouts (meta phase)"
     )
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{_count(s.imagined_per_iteration)} imagined transitions per iteration\n")
+    if not compact:
+        text.append(f"{_count(s.imagined_per_iteration)} imagined transitions per iteration\n")
     trained = s.trained
     if not trained:
         text.append("no meta-training yet", style="dim")

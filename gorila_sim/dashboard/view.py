@@ -7,6 +7,7 @@ furthest behind are named.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import statistics
@@ -39,28 +40,49 @@ BAR_WIDTH = 24
 PROGRESS_WIDTH = 20
 CURVE_WIDTH = 44
 CURVE_ROWS = 4
+COMPACT_WIDTH = 35
+"""Columns inside a compact panel, two of which fit side by side in 80."""
 TWO_COLUMNS_FROM = 100
 """Narrower consoles get the panels in one column."""
+COMPACT_TWO_COLUMNS_FROM = 80
+"""The compact panels fit two columns from this width."""
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 
 
+COMPACT_EVENTS = 3
+"""Fault events the compact layout shows."""
+
+
 class GorilaView:
-    """The dashboard of one snapshot, as a rich renderable that fits the console's width."""
+    """The dashboard of one snapshot, as a rich renderable that fits the console's width; on a terminal
+    too low for the whole of it (such as 80×24), the compact layout: the same panels, shorter."""
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         s = self.snapshot
-        yield header(s)
         left = Group(nodes_panel(s), versions_panel(s), events_panel(s))
-        yield columns(left, Group(throughput_panel(s), staleness_panel(s), learning_panel(s)), options)
+        right = Group(throughput_panel(s), staleness_panel(s), learning_panel(s))
+        full = Group(header(s, options.max_width), columns(left, right, options))
+        if not console.is_terminal or len(console.render_lines(full, options, pad=False)) <= console.height:
+            yield full
+            return
+        yield header(s, options.max_width)
+        left = Group(node_counts_panel(s), versions_panel(s, compact=True), events_panel(s, COMPACT_EVENTS))
+        right = Group(
+            throughput_panel(s, compact=True), staleness_line_panel(s), learning_panel(s, compact=True)
+        )
+        yield columns(left, right, options, compact=True)
 
 
-def columns(left: RenderableType, right: RenderableType, options: ConsoleOptions) -> RenderableType:
-    """`left` beside `right`, or above it when the console is narrower than TWO_COLUMNS_FROM."""
-    if options.max_width < TWO_COLUMNS_FROM:
+def columns(
+    left: RenderableType, right: RenderableType, options: ConsoleOptions, compact: bool = False
+) -> RenderableType:
+    """`left` beside `right`, or above it when the console is narrower than TWO_COLUMNS_FROM (the compact
+    panels: COMPACT_TWO_COLUMNS_FROM)."""
+    if options.max_width < (COMPACT_TWO_COLUMNS_FROM if compact else TWO_COLUMNS_FROM):
         return Group(left, right)
     body = Table.grid(expand=True, padding=(0, 1, 0, 0))
     body.add_column(ratio=1)
@@ -91,21 +113,42 @@ GORILA = View(render, line)
 """The Gorila dashboard."""
 
 
-def header(s: Snapshot) -> Text:
+def header(s: Snapshot, width: int) -> Text:
+    """Two lines, folded between their parts where the console is narrower: numbers are never cut."""
     goal, end = s.info.env_steps_goal, s.info.sim_end
     done = min(1.0, max(s.env_steps / goal, s.sim_time / end if math.isfinite(end) else 0.0))
     filled = round(done * PROGRESS_WIDTH)
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"gorila-sim · {s.info.name} · {s.clock} · ", style="bold")
-    text.append("finished " if s.finished else f"{done:.0%} ")
-    text.append("━" * filled, style="green")
-    text.append("━" * (PROGRESS_WIDTH - filled), style="grey23")
+    bar = Text("finished " if s.finished else f"{done:.0%} ")
+    bar.append("━" * filled, style="green")
+    bar.append("━" * (PROGRESS_WIDTH - filled), style="grey23")
     of_end = f" of {end:g}" if math.isfinite(end) else ""
     speed = f"{s.sim_per_wall:.3g}" if math.isfinite(s.sim_per_wall) else "–"
-    text.append(
-        f"\nsimulated {s.sim_time:.3f}{of_end} s · wall {s.wall_time:.1f} s · "
-        f"{speed} sim s per wall s · {s.env_steps:,} of {goal:,} env steps"
-    )
+    title = Text(f"gorila-sim · {s.info.name} · {s.clock}", style="bold")
+    first = [title, bar] if len(title) + 3 + len(bar) > width else [title + Text(" · ", style="bold") + bar]
+    second = [
+        f"simulated {s.sim_time:.3f}{of_end} s",
+        f"wall {s.wall_time:.1f} s",
+        f"{speed} sim s per wall s",
+        f"{s.env_steps:,} of {goal:,} env steps",
+    ]
+    text = fold(first, width)
+    text.append("\n")
+    text.append_text(fold([Text(part) for part in second], width))
+    return text
+
+
+def fold(parts: list[Text], width: int, joint: str = " · ") -> Text:
+    """`parts` joined by `joint`, starting a new line before a part that would pass `width`."""
+    text, column = Text(no_wrap=True, overflow="ellipsis"), 0
+    for index, part in enumerate(parts):
+        if index and column + len(joint) + len(part) > width:
+            text.append("\n")
+            column = 0
+        elif index:
+            text.append(joint)
+            column += len(joint)
+        text.append_text(part)
+        column += len(part)
     return text
 
 
@@ -146,14 +189,17 @@ def cells(states: list[str], per_cell: int) -> Text:
     return text
 
 
-def versions_panel(s: Snapshot) -> Panel:
-    text = Text(no_wrap=True, overflow="ellipsis")
+def versions_panel(s: Snapshot, compact: bool = False) -> Panel:
+    """The shards' versions and the learners' lag; `compact`: without the lists of the furthest behind,
+    lines wrapped rather than cut."""
+    text = Text() if compact else Text(no_wrap=True, overflow="ellipsis")
     versions = s.shard_versions
     if versions:
         newest = max(versions.values())
         text.append(f"{_many(len(versions), 'shard')} at version {min(versions.values()):,} to {newest:,}\n")
         behind = sorted(versions, key=lambda shard: (versions[shard], shard))[:NAMED]
-        text.append("  " + " · ".join(_behind(shard, versions[shard], newest) for shard in behind) + "\n")
+        if not compact:
+            text.append("  " + " · ".join(_behind(shard, versions[shard], newest) for shard in behind) + "\n")
     else:
         text.append("no gradient has reached a shard yet\n", style="dim")
     lags = s.learner_lags
@@ -161,8 +207,12 @@ def versions_panel(s: Snapshot) -> Panel:
         median = statistics.median(lags.values())
         text.append(f"{_many(len(lags), 'learner')}, lag median {median:g}, max {max(lags.values())}\n")
         stalest = sorted(lags, key=lambda learner: -lags[learner])[:NAMED]
-        text.append("  " + " · ".join(f"{learner} {lags[learner]}" for learner in stalest))
-    return Panel(text, title="parameter versions and lag", title_align="left")
+        if not compact:
+            text.append("  " + " · ".join(f"{learner} {lags[learner]}" for learner in stalest))
+    text.rstrip()
+    return Panel(
+        text, title="versions and lag" if compact else "parameter versions and lag", title_align="left"
+    )
 
 
 def _many(count: int, noun: str) -> str:
@@ -173,9 +223,11 @@ def _behind(shard: str, version: int, newest: int) -> str:
     return f"{shard} v{version:,}" + (f" (−{newest - version:,})" if version < newest else "")
 
 
-def events_panel(s: Snapshot) -> Panel:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    for event in s.events:
+def events_panel(s: Snapshot, latest: int | None = None) -> Panel:
+    """The latest fault events (`latest` of them, wrapped rather than cut; default: all the snapshot
+    keeps, each on one line)."""
+    text = Text(no_wrap=True, overflow="ellipsis") if latest is None else Text()
+    for event in s.events[-latest if latest else 0 :]:
         text.append(f"{event.time:9.3f} s  ", style="dim")
         text.append(event.text + "\n", style=STYLES[event.kind])
     if not s.events:
@@ -184,15 +236,22 @@ def events_panel(s: Snapshot) -> Panel:
     return Panel(text, title=f"fault events ({s.event_count:,})", title_align="left")
 
 
-def throughput_panel(s: Snapshot) -> Panel:
+def throughput_panel(s: Snapshot, compact: bool = False) -> Panel:
+    """Env steps and gradients by fate, per simulated second and in all; `compact`: labels of 12 columns
+    (the discards under "discarded")."""
+    label_width = 12 if compact else 24
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{'':<24}{'per sim s':>11}{'total':>12}", style="bold")
-    text.append(f"\n{'env steps':<24}{_rate(s.rates['env steps']):>11}{s.env_steps:>12,}")
+    text.append(f"{'':<{label_width}}{'per sim s':>11}{'total':>12}", style="bold")
+    text.append(f"\n{'env steps':<{label_width}}{_rate(s.rates['env steps']):>11}{s.env_steps:>12,}")
     for fate, count in s.gradients.items():
-        label = "gradients applied" if fate == "applied" else f"  discarded: {fate}"
+        if compact:
+            label = fate if fate == "applied" else f"  {fate}"
+        else:
+            label = "gradients applied" if fate == "applied" else f"  discarded: {fate}"
         style = "red" if fate != "applied" and count else ""
-        text.append(f"\n{label:<24}{_rate(s.rates[fate]):>11}{count:>12,}", style=style)
-    return Panel(text, title="throughput", title_align="left")
+        text.append(f"\n{label:<{label_width}}{_rate(s.rates[fate]):>11}{count:>12,}", style=style)
+    title = "throughput (gradients by fate)" if compact else "throughput"
+    return Panel(text, title=title, title_align="left")
 
 
 def _rate(per_second: float) -> str:
@@ -215,21 +274,73 @@ def staleness_panel(s: Snapshot) -> Panel:
     return Panel(text, title=f"staleness of applied gradients{worst}", title_align="left")
 
 
-def learning_panel(s: Snapshot) -> Panel:
-    title = f"learning: mean return of the last {RETURN_WINDOW} episodes"
+def learning_panel(s: Snapshot, compact: bool = False) -> Panel:
+    """The mean return of the latest episodes as a chart, with the latest and best; `compact`: two rows
+    high and COMPACT_WIDTH wide, its last line folded rather than cut."""
+    if compact:
+        title = f"mean return, last {RETURN_WINDOW} episodes"
+    else:
+        title = f"learning: mean return of the last {RETURN_WINDOW} episodes"
     text = Text(no_wrap=True, overflow="ellipsis")
     means = s.mean_returns
     if not means:
         text.append(f"{s.episodes} episodes so far; a mean needs {RETURN_WINDOW}", style="dim")
         return Panel(text, title=title, title_align="left")
-    columns = downsample(means, CURVE_WIDTH)
-    labels = [f"{max(columns):.1f}", *[""] * (CURVE_ROWS - 2), f"{min(columns):.1f}"]
-    width = max(map(len, labels))
-    for label, row in zip(labels, chart(columns, CURVE_ROWS), strict=True):
+    rows = 2 if compact else CURVE_ROWS
+    width = max(len(f"{value:.1f}") for value in (min(means), max(means)))
+    columns = downsample(means, COMPACT_WIDTH - width - 1 if compact else CURVE_WIDTH)
+    labels = [f"{max(columns):.1f}", *[""] * (rows - 2), f"{min(columns):.1f}"]
+    for label, row in zip(labels, chart(columns, rows), strict=True):
         text.append(f"{label:>{width}} ", style="dim")
         text.append(row + "\n", style="green")
-    text.append(f"episodes {s.episodes:,} · latest {means[-1]:.1f} · best {max(means):.1f}")
+    if compact:
+        parts = [f"latest {means[-1]:.1f}", f"best {max(means):.1f}", f"episodes {s.episodes:,}"]
+        text.append_text(fold([Text(part) for part in parts], COMPACT_WIDTH))
+    else:
+        text.append(f"episodes {s.episodes:,} · latest {means[-1]:.1f} · best {max(means):.1f}")
     return Panel(text, title=title, title_align="left")
+
+
+def node_counts_panel(s: Snapshot) -> Panel:
+    """The nodes panel without its cells: how many nodes of each role (a column each) are up, down,
+    paused and slow (a row each)."""
+    by_role: dict[str, list[str]] = {}
+    for node, state in s.nodes.items():
+        by_role.setdefault(role_of(node), []).append(state)
+    widths = {role: max(len(role), len(f"{len(states):,}")) + 1 for role, states in by_role.items()}
+    label = max(map(len, STATES))
+    text = Text(no_wrap=True, overflow="fold")
+    text.append(" " * label + "".join(f"{role:>{widths[role]}}" for role in by_role), style="bold")
+    for state in STATES:
+        text.append(f"\n{state:<{label}}", style=f"bold {STYLES[state]}")
+        for role, states in by_role.items():
+            count = states.count(state)
+            text.append(f"{count:>{widths[role]},}" if count else " " * widths[role], style=STYLES[state])
+    return Panel(text, title=f"nodes ({len(s.nodes):,})", title_align="left")
+
+
+def staleness_line_panel(s: Snapshot) -> Panel:
+    """The staleness of the applied gradients as percentiles (numpy's linear method) on one line."""
+    text = Text()
+    applied = sum(s.staleness.values())
+    if applied:
+        values = sorted(s.staleness)
+        cumulative = list(itertools.accumulate(s.staleness[value] for value in values))
+
+        def nth(k: int) -> int:
+            """The k-th smallest applied gradient's staleness, from 0."""
+            return values[bisect.bisect_right(cumulative, k)]
+
+        def percentile(q: int) -> float:
+            position = q / 100 * (applied - 1)
+            low = math.floor(position)
+            return nth(low) + (nth(min(low + 1, applied - 1)) - nth(low)) * (position - low)
+
+        text.append(" · ".join(f"p{q} {percentile(q):,.3g}" for q in (50, 90, 99)))
+        text.append(f" · max {values[-1]:,}")
+    else:
+        text.append("no gradient applied yet", style="dim")
+    return Panel(text, title="staleness of applied gradients", title_align="left")
 
 
 def downsample(values: tuple[float, ...], width: int) -> list[float]:

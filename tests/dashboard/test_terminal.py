@@ -1,4 +1,5 @@
-"""The dashboard in a real terminal: tmux runs the command in a 120×40 pane and the test reads the screen."""
+"""The dashboard in a real terminal: tmux runs the command in a 120×40 (or 80×24) pane and the test reads
+the screen."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 class Pane:
-    """A 120×40 tmux pane on a tmux server of the test's own: run a command in it, read the screen."""
+    """A tmux pane, 120×40 unless told, on a tmux server of the test's own: run a command in it, read the
+    screen."""
 
-    def __init__(self, sockets: Path) -> None:
+    def __init__(self, sockets: Path, size: tuple[int, int] = (120, 40)) -> None:
         self._sockets = sockets
+        self._size = size
         self._runs = itertools.count()
         self._server: list[str] = []
 
@@ -31,7 +34,7 @@ class Pane:
         self.close()
         self._server = ["tmux", "-S", str(self._sockets / f"tmux-{next(self._runs)}")]
         shell = f"env -u COLUMNS -u LINES {command}; sleep 60"  # the pane's own size, not the caller's
-        size = ["-x", "120", "-y", "40"]
+        size = ["-x", str(self._size[0]), "-y", str(self._size[1])]
         subprocess.run(
             [*self._server, "new-session", "-d", "-s", "test", *size, "-c", str(ROOT), shell], check=True
         )
@@ -85,3 +88,27 @@ def test_run_and_replay_draw_the_dashboard_in_a_terminal(pane, tmp_path):
     assert any("replay at" in s and "finished" not in s for s in screens)  # drawn while it played
     final = screens[-1].splitlines()
     assert len(final) <= 40 and any("gorila-sim · bad-day · replay at" in line for line in final)
+
+
+def test_at_80_by_24_every_frame_fits_and_no_number_is_cut(tmp_path):
+    pane = Pane(tmp_path, (80, 24))
+    try:
+        out = tmp_path / "run"
+        cli = f"{sys.executable} -m gorila_sim.cli"
+        pane.run(f"{cli} run bad-day --set stop.env_steps=6000 --dashboard --out {out}")
+        frames = [s for s in pane.wait_for("results in") if "· live ·" in s and "results in" not in s]
+        sim_time = json.loads((out / "summary.json").read_text())["sim_time"]
+        pane.run(f"{cli} replay {out} --speed {sim_time / 3}")
+        frames += pane.wait_for("finished")[1:]
+        time.sleep(0.5)
+        last = pane.screen()
+    finally:
+        pane.close()
+    assert len(frames) >= 3
+    for frame in [*frames, last]:
+        # Rich cuts a frame taller than the terminal to its top part and '...'; the header stays on top.
+        assert "…" not in frame and "..." not in frame, frame
+        assert frame.startswith("gorila-sim · bad-day · "), frame
+    for title in ("nodes (9)", "versions and lag", "fault events", "throughput", "staleness", "mean return"):
+        assert f"─ {title}" in last, (title, last)
+    assert "finished" in last and "6,000 of 6,000 env steps" in last
