@@ -6,11 +6,12 @@ sojourn time, nothing built on the kernel can be trusted.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from typing import Literal
 
-from netmodels import NodeModel, ShiftedExponential
+from netmodels import Constant, LinkModel, NodeModel, ShiftedExponential
 
 from .runtime import Runtime, Simulation
 
@@ -169,4 +170,113 @@ def straggler_rounds(
         rounds=len(round_times),
         mean_round_time=math.fsum(round_times) / len(round_times),
         expected_round_time=straggler.expected_max(workers),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WaitResult:
+    """Mean time jobs waited for a busy resource before their turn, beside the closed form."""
+
+    jobs: int
+    mean_wait: float
+    expected_wait: float
+    simulated_time: float
+
+    @property
+    def error(self) -> float:
+        return self.mean_wait / self.expected_wait - 1.0
+
+
+def md1_mean_wait(arrival_rate: float, service_time: float) -> float:
+    """Mean wait in queue of M/D/1 (Pollaczek-Khinchine): rho * D / (2 (1 - rho))."""
+    rho = arrival_rate * service_time
+    return rho * service_time / (2.0 * (1.0 - rho))
+
+
+def erlang_c(servers: int, offered_load: float) -> float:
+    """Probability that an arrival waits in M/M/c with `servers` and offered load a = lambda / mu < c."""
+    rho = offered_load / servers
+    top = offered_load**servers / math.factorial(servers) / (1.0 - rho)
+    return top / (sum(offered_load**k / math.factorial(k) for k in range(servers)) + top)
+
+
+def mmc_mean_wait(servers: int, arrival_rate: float, service_rate: float) -> float:
+    """Mean wait in queue of M/M/c: C(c, a) / (c mu - lambda)."""
+    return erlang_c(servers, arrival_rate / service_rate) / (servers * service_rate - arrival_rate)
+
+
+def link_queue(
+    arrival_rate: float = 0.7,
+    bandwidth: float = 1e6,
+    size: int = 1_000_000,
+    messages: int = 100_000,
+    latency: float = 0.001,
+    seed: int = 0,
+) -> WaitResult:
+    """Poisson messages of `size` bytes over one link of `bandwidth` bytes/s: an M/D/1 queue.
+
+    The wait of each message is its `queued` time, read at the receiver.
+    """
+    service_time = size / bandwidth
+    if not 0 < arrival_rate * service_time < 1:
+        raise ValueError(
+            f"arrival_rate must be in (0, bandwidth / size = {1 / service_time}), got {arrival_rate}"
+        )
+    waits: list[float] = []
+
+    async def source(rt: Runtime) -> None:
+        for _ in range(messages):
+            await rt.sleep(rt.rng.exponential(1.0 / arrival_rate))
+            rt.send("sink", None, size)
+
+    async def sink(rt: Runtime) -> None:
+        while True:
+            waits.append((await rt.receive()).queued)
+
+    sim = Simulation(seed=seed, default_link=LinkModel(latency=Constant(latency), bandwidth=bandwidth))
+    sim.add_node("source", source)
+    sim.add_node("sink", sink)
+    sim.run()
+    return WaitResult(
+        jobs=len(waits),
+        mean_wait=math.fsum(waits) / len(waits),
+        expected_wait=md1_mean_wait(arrival_rate, service_time),
+        simulated_time=sim.now,
+    )
+
+
+def multicore_queue(
+    cores: int = 4, arrival_rate: float = 3.0, service_rate: float = 1.0, jobs: int = 100_000, seed: int = 0
+) -> WaitResult:
+    """Poisson jobs with exponential work on one node of `cores` cores: an M/M/c queue.
+
+    Each job is a task that calls `compute` on arrival; its wait is its time to finish less its work.
+    """
+    if not 0 < arrival_rate < cores * service_rate:
+        raise ValueError(
+            f"arrival_rate must be in (0, cores * service_rate = {cores * service_rate}), got {arrival_rate}"
+        )
+    waits: list[float] = []
+
+    async def server(rt: Runtime) -> None:
+        async def job(work: float) -> None:
+            arrived = rt.now()
+            await rt.compute(work)
+            waits.append(rt.now() - arrived - work)
+
+        tasks = set()
+        for _ in range(jobs):
+            await rt.sleep(rt.rng.exponential(1.0 / arrival_rate))
+            task = asyncio.get_running_loop().create_task(job(rt.rng.exponential(1.0 / service_rate)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    sim = Simulation(seed=seed)
+    sim.add_node("server", server, NodeModel(cores=cores))
+    sim.run()
+    return WaitResult(
+        jobs=len(waits),
+        mean_wait=math.fsum(waits) / len(waits),
+        expected_wait=mmc_mean_wait(cores, arrival_rate, service_rate),
+        simulated_time=sim.now,
     )

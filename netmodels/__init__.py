@@ -1,5 +1,6 @@
 """Seeded, declarative models of network links and compute nodes for simulation and emulation."""
 
+from .capacity import Fifo, rate_from_spec
 from .distributions import (
     Constant,
     Distribution,
@@ -39,6 +40,7 @@ __all__ = [
     "Distribution",
     "Empirical",
     "Exponential",
+    "Fifo",
     "GilbertElliott",
     "GilbertElliottState",
     "LinkModel",
@@ -64,4 +66,5 @@ __all__ = [
     "loss_from_spec",
     "node_from_spec",
     "partition_from_spec",
+    "rate_from_spec",
 ]

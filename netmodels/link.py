@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import checks, specs
-from .checks import show
+from .capacity import Fifo, rate_from_spec
 from .distributions import Constant, Distribution, distribution_from_spec
-from .errors import ModelError
 from .loss import Bernoulli, GilbertElliott, GilbertElliottState, loss_from_spec
 from .seeding import Streams
 
@@ -24,9 +22,11 @@ _NO_DELAY = Constant(0.0)
 class LinkModel:
     """How one directed link delays, loses, duplicates and reorders messages.
 
-    A message of `size` bytes sent at `now` arrives at now + latency + jitter + size / bandwidth
-    (seconds; `bandwidth` in bytes/s, None for infinite), unless `loss` drops it; with probability
-    `duplicate` it arrives twice. When `ordered`, arrivals keep the sending order (FIFO).
+    The link transmits one message at a time, in sending order: a message of `size` bytes sent at `now`
+    starts when the link is free, takes size / bandwidth seconds on the wire (`bandwidth` in bytes/s, None
+    for infinite: no queue), and arrives latency + jitter seconds after its last byte left, unless `loss`
+    drops it (a lost message still took its turn on the wire); with probability `duplicate` it arrives
+    twice. When `ordered`, arrivals keep the sending order (FIFO).
     """
 
     latency: Distribution = _NO_DELAY
@@ -62,11 +62,12 @@ class LinkModel:
 class Channel:
     """One directed link's sampler: call `transmit` for each message in sending order.
 
-    Its results depend only on its streams' seed and path and on the sequence of calls.
+    Its results depend only on its streams' seed and path and on the sequence of calls. `fifo` is the
+    link's transmitter (None when the bandwidth is infinite); `fifo.last_wait` is how long the latest
+    message waited for the wire.
     """
 
     __slots__ = (
-        "_bandwidth",
         "_block",
         "_copies",
         "_delays",
@@ -76,12 +77,13 @@ class Channel:
         "_next",
         "_ordered",
         "_streams",
+        "fifo",
     )
 
     def __init__(self, model: LinkModel, streams: Streams) -> None:
         self._model = model
         self._streams = streams
-        self._bandwidth = math.inf if model.bandwidth is None else float(model.bandwidth)
+        self.fifo = None if model.bandwidth in (None, math.inf) else Fifo(model.bandwidth)
         self._ordered = model.ordered
         self._losses: Bernoulli | GilbertElliottState | None = None
         self._last = -math.inf
@@ -94,6 +96,8 @@ class Channel:
 
     def transmit(self, now: float, size: int) -> tuple[float, ...]:
         """Arrival times (seconds) of `size` bytes sent at `now`: () if lost, two times if duplicated."""
+        if self.fifo is not None:
+            now = self.fifo.serve(now, size)
         i = self._next
         if i == self._block:
             self._refill()
@@ -101,23 +105,22 @@ class Channel:
         self._next = i + 1
         copies = self._copies
         if copies is not None and copies[i] != 1:
-            return self._lost_or_duplicated(now, size, i, copies[i])
-        arrival = now + self._delays[i] + size / self._bandwidth
+            return self._lost_or_duplicated(now, i, copies[i])
+        arrival = now + self._delays[i]
         if self._ordered:
             if arrival < self._last:
                 arrival = self._last
             self._last = arrival
         return (arrival,)
 
-    def _lost_or_duplicated(self, now: float, size: int, i: int, copies: int) -> tuple[float, ...]:
+    def _lost_or_duplicated(self, now: float, i: int, copies: int) -> tuple[float, ...]:
         if copies == 0:
             return ()
         model, rng = self._model, self._streams("duplicate")
         extra_delay = model.latency.sample(rng)
         if model.jitter is not None:
             extra_delay += model.jitter.sample(rng)
-        transfer = size / self._bandwidth
-        arrivals = sorted((now + self._delays[i] + transfer, now + extra_delay + transfer))
+        arrivals = sorted((now + self._delays[i], now + extra_delay))
         if self._ordered:
             arrivals = [max(arrival, self._last) for arrival in arrivals]
             self._last = arrivals[-1]
@@ -146,30 +149,9 @@ class Channel:
         self._copies = copies.tolist()
 
 
-_BANDWIDTH = re.compile(r"\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*([kKMGT]?)(i?)(bps|B/s)\s*")
-_PREFIX_POWER = {"": 0, "k": 1, "K": 1, "M": 2, "G": 3, "T": 4}
-
-
-def _bandwidth_from_spec(value: Any, path: str) -> float | None:
-    """Bytes/s from a number or a string such as "1Gbps", "100Mbps", "10MB/s" or "1GiB/s"."""
-    if not isinstance(value, str):
-        return value
-    match = _BANDWIDTH.fullmatch(value)
-    if match is None:
-        raise ModelError(
-            path, f"must be bytes/s or a rate such as '1Gbps', '100Mbps', '10MB/s', got {show(value)}"
-        )
-    amount, prefix, binary, unit = match.groups()
-    try:
-        rate = float(amount) * (1024 if binary else 1000) ** _PREFIX_POWER[prefix]
-    except ValueError:
-        raise ModelError(path, f"must start with a number, got {show(value)}") from None
-    return rate / 8 if unit == "bps" else rate
-
-
 _LINK_READERS: dict[str, specs.Reader | None] = {
     "latency": distribution_from_spec,
-    "bandwidth": _bandwidth_from_spec,
+    "bandwidth": rate_from_spec,
     "jitter": distribution_from_spec,
     "loss": loss_from_spec,
     "duplicate": None,

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import checks, specs
+from .capacity import rate_from_spec
 from .checks import show
 from .distributions import Distribution, Exponential, distribution_from_spec
 from .errors import ModelError
@@ -138,10 +139,12 @@ class Slowdowns:
 
 @dataclass(frozen=True, slots=True)
 class NodeModel:
-    """How fast one node computes and when it crashes or pauses.
+    """How fast one node computes, how fast it sends and receives, and when it crashes or pauses.
 
     `speed` is relative to a reference node (2.0 = twice as fast); `straggler` is a factor drawn for
-    every compute call; `slowdowns` are episodes that multiply compute time.
+    every compute call; `slowdowns` are episodes that multiply compute time. `cores` computations run
+    at once, later ones wait their turn (FIFO). `egress` and `ingress` are the network interface's
+    capacities in bytes/s (None for infinite): each serves one message at a time, FIFO.
     """
 
     speed: float = 1.0
@@ -149,9 +152,17 @@ class NodeModel:
     slowdowns: Slowdowns | None = None
     crashes: CrashSchedule | CrashProcess | None = None
     pauses: PauseSchedule | PauseProcess | None = None
+    cores: int = 1
+    egress: float | None = None
+    ingress: float | None = None
 
     def __post_init__(self) -> None:
         checks.positive("speed", self.speed)
+        if isinstance(self.cores, bool) or not isinstance(self.cores, int | np.integer) or self.cores < 1:
+            raise ModelError("cores", f"must be a whole number >= 1, got {show(self.cores)}")
+        for name in ("egress", "ingress"):
+            if getattr(self, name) is not None:
+                checks.positive(name, getattr(self, name), finite=False)
         if self.straggler is not None:
             checks.instance("straggler", self.straggler, Distribution, "a Distribution or None")
         if self.slowdowns is not None:
@@ -273,6 +284,9 @@ _NODE_READERS: dict[str, specs.Reader | None] = {
     "slowdowns": _slowdowns_from_spec,
     "crashes": lambda spec, path: _outages_from_spec(spec, path, pauses=False),
     "pauses": lambda spec, path: _outages_from_spec(spec, path, pauses=True),
+    "cores": None,
+    "egress": rate_from_spec,
+    "ingress": rate_from_spec,
 }
 
 

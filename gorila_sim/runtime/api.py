@@ -11,7 +11,11 @@ import numpy as np
 
 @dataclass(slots=True)
 class Message:
-    """A message between two nodes; `size` in bytes drives the link's bandwidth delay."""
+    """A message between two nodes; `size` in bytes drives its transmission times.
+
+    `queued` is the seconds it waited for its turn on finite capacity (the sender's egress, the link,
+    the receiver's ingress), not counting its own transmission; 0 where every capacity is infinite.
+    """
 
     src: str
     dst: str
@@ -20,6 +24,7 @@ class Message:
     id: int = 0
     reply_to: int | None = None
     sent_at: float = 0.0
+    queued: float = 0.0
 
 
 class Runtime(Protocol):

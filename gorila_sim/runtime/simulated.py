@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections import deque
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from netmodels import Degradation, LinkModel, NodeModel, Partition, Streams, degrade
+from netmodels import Degradation, Fifo, LinkModel, NodeModel, Partition, Streams, degrade
 from netmodels.link import Channel
 
 from .api import Message, NodeMain
@@ -52,6 +53,7 @@ class Network:
         link_for: Callable[[str, str], LinkModel],
         partitions: Iterable[Partition],
         on_lost: Callable[[Message, str], None] | None,
+        on_delivered: Callable[[Message], None] | None = None,
     ) -> None:
         self._sim = sim
         self._loop = sim.loop
@@ -62,6 +64,7 @@ class Network:
         self._degradation_rng = Streams(sim.seed, "network")("degradations")
         self.stats = NetworkStats()
         self.on_lost = on_lost
+        self.on_delivered = on_delivered
 
     def channel(self, src: str, dst: str) -> Channel:
         key = (src, dst)
@@ -71,30 +74,38 @@ class Network:
             self._channels[key] = channel
         return channel
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, egress: Fifo | None = None) -> None:
+        """Carry `message`, sent now through the sender's `egress` (None: infinite), to its receiver."""
         stats = self.stats
         stats.sent += 1
         src, dst = message.src, message.dst
-        now = self._loop.now
+        now = departure = self._loop.now
         for partition in self.partitions:
             if partition.cuts(src, dst, now):
                 stats.lost_partition += 1
                 self.lost(message, "partition")
                 return
+        if egress is not None:
+            departure = egress.serve(now, message.size)
+            message.queued += egress.last_wait
         channel = self._channels.get((src, dst)) or self.channel(src, dst)
-        times = channel.transmit(now, message.size)
+        times = channel.transmit(departure, message.size)
+        if channel.fifo is not None:
+            message.queued += channel.fifo.last_wait
         if times and self.degradations:
             times = degrade(self.degradations, src, dst, now, times, self._degradation_rng)
         if not times:
             stats.lost_link += 1
             self.lost(message, "link")
             return
+        schedule = self._loop.schedule
+        receiver = self._sim.nodes[dst]
+        arrive = receiver.deliver if receiver.ingress is None else receiver.arrive
+        schedule(times[0], arrive, message)
         if len(times) > 1:
             stats.duplicated += len(times) - 1
-        schedule = self._loop.schedule
-        deliver = self._sim.nodes[dst].deliver
-        for when in times:
-            schedule(when, deliver, message)
+            for when in times[1:]:
+                schedule(when, arrive, copy.copy(message))
 
     def lost(self, message: Message, reason: str) -> None:
         """Tell `on_lost` of a message lost to `reason`: link, partition or down (the receiver)."""
@@ -108,6 +119,7 @@ class SimNode:
     __slots__ = (
         "_behaviour",
         "_calls",
+        "_cpu",
         "_crash_windows",
         "_down_since",
         "_fault_factor",
@@ -123,7 +135,10 @@ class SimNode:
         "_receivers",
         "_sim",
         "_streams",
+        "cores",
         "disk",
+        "egress",
+        "ingress",
         "name",
         "paused",
         "up",
@@ -140,6 +155,10 @@ class SimNode:
         self._network = sim.network
         self._main = main
         self._behaviour = model.behaviour(self._streams)
+        self.cores = model.cores
+        self._cpu: Processor | None = None  # made on the first computation of each incarnation
+        self.egress = None if model.egress in (None, math.inf) else Fifo(model.egress)
+        self.ingress = None if model.ingress in (None, math.inf) else Fifo(model.ingress)
         self._process: Process | None = None
         self._mailbox: deque[Message] | None = None  # made on the first queued message
         self._receivers: list[Wakeup] = []
@@ -168,18 +187,22 @@ class SimNode:
     def compute(self, cost: float) -> Wakeup:
         if not cost >= 0:
             raise ValueError(f"compute: cost must be >= 0, got {cost!r}")
-        now = self._loop.now
         wakeup = Wakeup()
-        wakeup.value = self._paused_total_at(now)
-        duration = self._behaviour.compute_time(cost, now) * self._fault_factor
-        self._loop.schedule(now + duration, self._compute_due, wakeup)
+        cpu = self._cpu
+        if cpu is None:
+            cpu = self._cpu = Processor(self, self.cores)
+        if cpu.busy < cpu.cores:
+            cpu.busy += 1
+            cpu.start(wakeup, cost)
+        else:
+            cpu.wait(wakeup, cost)
         return wakeup
 
     def send(self, dst: str, payload: Any, size: int = 0) -> None:
         if dst not in self._sim.nodes:
             raise ValueError(f"send: no node named {dst!r}")
         if self.up:
-            self._network.send(Message(self.name, dst, payload, size, 0, None, self._loop.now))
+            self._network.send(Message(self.name, dst, payload, size, 0, None, self._loop.now), self.egress)
 
     def receive(self, timeout: float | None = None) -> Wakeup:
         wakeup = Wakeup()
@@ -199,23 +222,37 @@ class SimNode:
         wakeup = Wakeup()
         self._calls[call_id] = wakeup
         if self.up:
-            self._network.send(Message(self.name, dst, payload, size, call_id, None, self._loop.now))
+            self._network.send(
+                Message(self.name, dst, payload, size, call_id, None, self._loop.now), self.egress
+            )
         if timeout is not None:
             self._loop.schedule(self._loop.now + timeout, self._call_expired, call_id)
         return wakeup
 
     def reply(self, request: Message, payload: Any, size: int = 0) -> None:
         if self.up:
-            self._network.send(Message(self.name, request.src, payload, size, 0, request.id, self._loop.now))
+            self._network.send(
+                Message(self.name, request.src, payload, size, 0, request.id, self._loop.now), self.egress
+            )
 
     # -- the kernel's side --------------------------------------------------------------------------
+    def arrive(self, message: Message) -> None:
+        """A message's last byte came off the link: it takes its turn on the ingress, then is delivered."""
+        ingress = self.ingress
+        done = ingress.serve(self._loop.now, message.size)
+        message.queued += ingress.last_wait
+        self._loop.schedule(done, self.deliver, message)
+
     def deliver(self, message: Message) -> None:
-        stats = self._network.stats
+        network = self._network
+        stats = network.stats
         if not self.up:
             stats.lost_down += 1
-            self._network.lost(message, "down")
+            network.lost(message, "down")
             return
         stats.delivered += 1
+        if network.on_delivered is not None:
+            network.on_delivered(message)
         if message.reply_to is not None:
             wakeup = self._calls.pop(message.reply_to, None)
             if wakeup is None:
@@ -232,18 +269,6 @@ class SimNode:
         if self._mailbox is None:
             self._mailbox = deque()
         self._mailbox.append(message)
-
-    def _compute_due(self, wakeup: Wakeup) -> None:
-        stolen = self._paused_total_at(self._loop.now) - wakeup.value
-        if stolen <= 0:
-            wakeup.value = None
-            wakeup.fire()
-            return
-        # Pauses stole `stolen` seconds of this computation: finish that much work after the node runs again.
-        start = self._paused_until if self.paused else self._loop.now
-        if math.isfinite(start):
-            wakeup.value = self._paused_total_at(start)
-            self._loop.schedule(start + stolen, self._compute_due, wakeup)
 
     def _paused_total_at(self, t: float) -> float:
         if self.paused:
@@ -276,6 +301,9 @@ class SimNode:
         self._mailbox = None
         self._receivers.clear()
         self._calls.clear()
+        if self._cpu is not None:
+            self._cpu.alive = False
+            self._cpu = None
         self._sim.record(self.name, "crashed")
 
     def restart(self, down_since: float | None = None) -> None:
@@ -345,6 +373,58 @@ class SimNode:
             self._loop.fail(error)
 
 
+class Processor:
+    """One incarnation of a node's processors: `cores` computations run at once, later ones wait their
+    turn in FIFO order. A crash ends the incarnation and everything running or waiting on it."""
+
+    __slots__ = ("alive", "busy", "cores", "node", "waiting")
+
+    def __init__(self, node: SimNode, cores: int) -> None:
+        self.node = node
+        self.cores = cores
+        self.busy = 0
+        self.waiting: deque[tuple[Wakeup, float]] | None = None  # made when a computation first waits
+        self.alive = True
+
+    def start(self, wakeup: Wakeup, cost: float) -> None:
+        """Run `cost` on a core taken for it; `wakeup` fires when done."""
+        node = self.node
+        now = node._loop.now
+        wakeup.value = node._paused_total_at(now)
+        duration = node._behaviour.compute_time(cost, now) * node._fault_factor
+        node._loop.schedule(now + duration, self.due, wakeup)
+
+    def wait(self, wakeup: Wakeup, cost: float) -> None:
+        if self.waiting is None:
+            self.waiting = deque()
+        self.waiting.append((wakeup, cost))
+
+    def due(self, wakeup: Wakeup) -> None:
+        if not self.alive:
+            return
+        node = self.node
+        now = node._loop.now
+        stolen = node._paused_total_at(now) - wakeup.value
+        if stolen > 0:
+            # Pauses stole `stolen` seconds of this computation: finish that much after the node runs again.
+            start = node._paused_until if node.paused else now
+            if math.isfinite(start):
+                wakeup.value = node._paused_total_at(start)
+                node._loop.schedule(start + stolen, self.due, wakeup)
+            return
+        # The core goes to the next waiting computation before this one's code runs on, so FIFO holds.
+        waiting = self.waiting
+        while waiting:
+            queued, cost = waiting.popleft()
+            if not queued.fired:  # a waiting computation whose awaiter was cancelled gives up its turn
+                self.start(queued, cost)
+                break
+        else:
+            self.busy -= 1
+        wakeup.value = None
+        wakeup.fire()
+
+
 def _time_out(wakeup: Wakeup) -> None:
     wakeup.fail(TimeoutError("receive timed out"))
 
@@ -361,11 +441,13 @@ class Simulation:
         link_for: Callable[[str, str], LinkModel] | None = None,
         on_lost: Callable[[Message, str], None] | None = None,
         on_state: Callable[[LifecycleEvent], None] | None = None,
+        on_delivered: Callable[[Message], None] | None = None,
     ) -> None:
         """`links` names the model of some directed links, `default_link` (ideal unless given) serves the
         rest; or `link_for(src, dst)` gives every link's model. `on_lost(message, reason)` hears of every
         message lost on a link, to a partition or to a down receiver; `on_state(event)` of every node state
-        change as it happens."""
+        change as it happens; `on_delivered(message)` of every message delivered to a node that is up, when
+        it is delivered."""
         self.seed = seed
         self.loop = VirtualTimeLoop()
         self.nodes: dict[str, SimNode] = {}
@@ -375,7 +457,7 @@ class Simulation:
             def link_for(src: str, dst: str) -> LinkModel:
                 return named.get((src, dst), default)
 
-        self.network = Network(self, link_for, partitions, on_lost)
+        self.network = Network(self, link_for, partitions, on_lost, on_delivered)
         self.on_state = on_state
         self.lifecycle: list[LifecycleEvent] = []
         self.message_ids = itertools.count(1)

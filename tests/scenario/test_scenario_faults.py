@@ -14,6 +14,7 @@ from gorila_sim.runtime import Message, Simulation
 from gorila_sim.runtime.simulated import SimNode
 from gorila_sim.scenario import NetworkFault, NodeFault, Scenario, apply_faults, parse_scenario
 from gorila_sim.trace import Trace
+from netmodels import Fifo
 
 SMALL = """
 [scenario]
@@ -74,9 +75,9 @@ def observe(faults: str, monkeypatch: pytest.MonkeyPatch, *overrides: str) -> Ob
     network = sim.network
     send, on_lost, deliver = network.send, network.on_lost, SimNode.deliver
 
-    def sending(message: Message) -> None:
+    def sending(message: Message, egress: Fifo | None = None) -> None:
         seen.sent.append((sim.now, message))
-        send(message)
+        send(message, egress)
 
     def losing(message: Message, why: str) -> None:
         seen.lost.append((sim.now, message, why))
