@@ -9,6 +9,7 @@ standard loop interface.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import heapq
 import itertools
 from asyncio import events
@@ -92,9 +93,22 @@ class Wakeup:
 
 
 class Process:
-    """Drives one coroutine on the loop; `kill` ends it where it stands, dropping its state."""
+    """Drives one coroutine on the loop; `kill` ends it where it stands, dropping its state, and with it
+    every asyncio task it started (`create_task`, the coroutines of `gather`), and theirs in turn."""
 
-    __slots__ = ("alive", "coro", "error", "held", "loop", "name", "on_exit", "pending", "waiting")
+    __slots__ = (
+        "alive",
+        "awaited",
+        "coro",
+        "error",
+        "held",
+        "loop",
+        "name",
+        "on_exit",
+        "pending",
+        "tasks",
+        "waiting",
+    )
 
     def __init__(
         self,
@@ -109,9 +123,11 @@ class Process:
         self.alive = True
         self.error: BaseException | None = None
         self.waiting: Wakeup | None = None
+        self.awaited: Any = None  # the latest asyncio future awaited (other than a Wakeup)
         self.held = False
         self.pending = False
         self.on_exit = on_exit
+        self.tasks: set[asyncio.Task[Any]] | None = None  # made when the process starts its first task
         loop.schedule(loop.now, self._start, None)
 
     def _start(self, _: Any) -> None:
@@ -123,14 +139,19 @@ class Process:
         if self.held:
             self.pending = True
             return
+        loop = self.loop
+        outer, loop.running = loop.running, self
         try:
             awaited = self.coro.send(None)
         except StopIteration:
+            loop.running = outer
             self._exit(None)
             return
         except BaseException as error:
+            loop.running = outer
             self._exit(error)
             return
+        loop.running = outer
         if awaited.__class__ is Wakeup:
             awaited.process = self
             self.waiting = awaited
@@ -144,6 +165,7 @@ class Process:
             )
             return
         awaited._asyncio_future_blocking = False
+        self.awaited = awaited
         wakeup = Wakeup(self)
         self.waiting = wakeup
         awaited.add_done_callback(lambda _: wakeup.fire())
@@ -167,12 +189,59 @@ class Process:
             self.waiting.process = None
             self.waiting.fired = True
         self.coro.close()
+        while self.tasks:
+            _end(self.tasks.pop())
+        if self.awaited is not None and not self.awaited.done():
+            # Nobody will read what the future it waited on (a gather of its tasks, say) ends with.
+            self.awaited.add_done_callback(_retrieve)
+
+    def adopt(self, task: asyncio.Task[Any]) -> None:
+        """Count `task` (whose coroutine is an `Owned`) as this process's, to end with it."""
+        if not self.alive:
+            _end(task)
+            return
+        if self.tasks is None:
+            self.tasks = set()
+        self.tasks.add(task)
+        self.loop.owners[task] = self
+        task.add_done_callback(self.loop.forget)
 
     def _exit(self, error: BaseException | None) -> None:
         self.alive = False
         self.error = error
         if self.on_exit is not None:
             self.on_exit(self)
+
+
+class Owned(collections.abc.Coroutine):
+    """A process's task's coroutine, which can be ended for good: once `end` is called, the coroutine is
+    closed where it waits and the task sees a cancellation at its next step, whatever its code catches."""
+
+    __slots__ = ("coro", "ended")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self.coro = coro
+        self.ended = False
+
+    def send(self, value: Any) -> Any:
+        if self.ended:
+            raise asyncio.CancelledError
+        return self.coro.send(value)
+
+    def throw(self, error: Any, *args: Any) -> Any:
+        if self.ended:
+            raise asyncio.CancelledError
+        return self.coro.throw(error, *args)
+
+    def close(self) -> None:
+        self.coro.close()
+
+    def end(self) -> None:
+        self.ended = True
+        self.coro.close()
+
+    def __await__(self):
+        return self.coro.__await__()
 
 
 class VirtualTimeLoop(asyncio.AbstractEventLoop):
@@ -190,6 +259,9 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
         self._debug = False
         self._exception_handler: Callable[..., Any] | None = None
         self.failure: BaseException | None = None
+        self.running: Process | None = None  # the process whose coroutine runs now, outside tasks
+        self.owners: dict[asyncio.Task[Any], Process] = {}  # the process that started each task
+        self._cancelled_timers = 0
 
     # -- the kernel's own scheduling --------------------------------------------------------------
     def schedule(self, when: float, fn: Callable[[Any], Any], arg: Any) -> None:
@@ -203,8 +275,14 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
         return wakeup
 
     def pending(self) -> int:
-        """How many events are scheduled (cancelled timers included until they come due)."""
+        """How many events are scheduled (cancelled asyncio timers included until compacted out)."""
         return len(self._heap)
+
+    def forget(self, task: asyncio.Task[Any]) -> None:
+        """`task` is done: its process no longer has to end it."""
+        owner = self.owners.pop(task, None)
+        if owner is not None and owner.tasks:
+            owner.tasks.discard(task)
 
     def run_until(self, until: float = float("inf")) -> None:
         """Dispatch events in time order until none is left before `until` or the loop is stopped."""
@@ -261,6 +339,7 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
 
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any, context: Context | None = None):
         handle = asyncio.TimerHandle(when, callback, args, self, context)
+        handle._scheduled = True
         self.schedule(when, _run_timer, handle)
         return handle
 
@@ -270,13 +349,34 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
         return self.call_at(self.now + delay, callback, *args, context=context)
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
-        """Cancelled timers stay in the heap and are skipped when due."""
+        """Count a scheduled timer cancelled; once they are over half of a large heap, drop them all
+        (the rule of CPython's own loop), so that timeouts that never fire do not pile up."""
+        if not handle._scheduled:
+            return
+        self._cancelled_timers += 1
+        heap = self._heap
+        if self._cancelled_timers > _MIN_COMPACTED and 2 * self._cancelled_timers > len(heap):
+            kept = []
+            for entry in heap:
+                if entry[2] is _run_timer and entry[3]._cancelled:
+                    entry[3]._scheduled = False
+                else:
+                    kept.append(entry)
+            heap[:] = kept  # in place: run_until holds the list
+            heapq.heapify(heap)
+            self._cancelled_timers = 0
 
     def create_future(self) -> asyncio.Future[Any]:
         return asyncio.Future(loop=self)
 
     def create_task(self, coro, *, name=None, context=None) -> asyncio.Task[Any]:
-        return asyncio.Task(coro, loop=self, name=name, context=context)
+        parent = asyncio.current_task(self)
+        owner = self.running if parent is None else self.owners.get(parent)
+        if owner is None:
+            return asyncio.Task(coro, loop=self, name=name, context=context)
+        task = asyncio.Task(Owned(coro), loop=self, name=name, context=context)
+        owner.adopt(task)
+        return task
 
     def run_until_complete(self, future):
         future = asyncio.ensure_future(future, loop=self)
@@ -332,6 +432,23 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
             self.default_exception_handler(context)
 
 
+_MIN_COMPACTED = 100
+
+
 def _run_timer(handle: asyncio.TimerHandle) -> None:
-    if not handle._cancelled:
+    handle._scheduled = False
+    if handle._cancelled:
+        handle._loop._cancelled_timers -= 1
+    else:
         handle._run()
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _end(task: asyncio.Task[Any]) -> None:
+    """End a process's task where it waits: no code of it runs on, and it ends cancelled."""
+    task.get_coro().end()
+    task.cancel()

@@ -1,5 +1,7 @@
 """Node faults with their real semantics: crash and restart, pause and resume, speed, slowdowns."""
 
+import asyncio
+
 import pytest
 
 from gorila_sim.runtime import Runtime, Simulation
@@ -170,3 +172,73 @@ def test_a_slowdown_fault_scales_compute_started_inside_it():
     sim.slow("worker", at=2.0, until=5.0, factor=4.0)
     sim.run()
     assert durations[:4] == [(0.0, 1.0), (1.0, 1.0), (2.0, 4.0), (6.0, 1.0)]
+
+
+@pytest.mark.parametrize("spawn", ["create_task", "gather", "nested"])
+def test_a_crash_ends_every_task_the_node_started(spawn):
+    """Tasks started by a crashed incarnation neither run nor send while it is down, nor after its restart."""
+    ticks: list[tuple[float, int, str]] = []
+    received: list[tuple[int, str]] = []
+    incarnations = 0
+
+    async def tick(rt: Runtime, incarnation: int, name: str) -> None:
+        while True:
+            await rt.sleep(0.25)
+            ticks.append((rt.now(), incarnation, name))
+            rt.send("sink", (incarnation, name))
+
+    async def spawner(rt: Runtime, incarnation: int) -> None:
+        asyncio.get_running_loop().create_task(tick(rt, incarnation, "grandchild"))
+        await tick(rt, incarnation, "child")
+
+    async def node(rt: Runtime) -> None:
+        nonlocal incarnations
+        incarnations += 1
+        me = incarnations
+        if spawn == "create_task":
+            asyncio.get_running_loop().create_task(tick(rt, me, "task"))
+            await rt.sleep(100.0)
+        elif spawn == "gather":
+            await asyncio.gather(tick(rt, me, "a"), tick(rt, me, "b"))
+        else:
+            asyncio.get_running_loop().create_task(spawner(rt, me))
+            await rt.sleep(100.0)
+
+    async def sink(rt: Runtime) -> None:
+        while True:
+            received.append((await rt.receive()).payload)
+
+    sim = Simulation()
+    sim.add_node("node", node)
+    sim.add_node("sink", sink)
+    sim.crash("node", at=1.1, restart_at=2.1)
+    sim.run(until=3.0)
+    assert ticks and not [t for t in ticks if 1.1 <= t[0] < 2.1]  # nothing ran while down
+    assert {i for t, i, _ in ticks if t >= 2.1} == {2}  # and nothing of the first incarnation after
+    assert {i for t, i, _ in ticks if t < 1.1} == {1}
+    names = {"create_task": {"task"}, "gather": {"a", "b"}, "nested": {"child", "grandchild"}}[spawn]
+    assert {name for t, _, name in ticks if t >= 2.1} == names
+    assert sim.network.stats.sent == len(ticks) == len(received)
+    assert len(sim.loop.owners) == len(names)  # only the second incarnation's tasks are left
+
+
+def test_a_task_that_swallows_cancellation_still_ends_with_its_node():
+    ran: list[float] = []
+
+    async def stubborn(rt: Runtime) -> None:
+        while True:
+            try:
+                await rt.sleep(0.5)
+                ran.append(rt.now())
+            except asyncio.CancelledError:
+                ran.append(-1.0)
+
+    async def node(rt: Runtime) -> None:
+        asyncio.get_running_loop().create_task(stubborn(rt))
+        await rt.sleep(100.0)
+
+    sim = Simulation()
+    sim.add_node("node", node)
+    sim.crash("node", at=1.2)
+    sim.run(until=5.0)
+    assert ran == [0.5, 1.0]

@@ -123,3 +123,26 @@ def test_run_until_complete_drives_a_plain_coroutine():
         return loop.time()
 
     assert loop.run_until_complete(work()) == 7.0
+
+
+def test_cancelled_timers_are_compacted_out_of_the_heap():
+    """20,000 one-hour timeouts that never fire leave no pile of cancelled timers; live timers still fire."""
+    seen: dict[str, float] = {}
+    sim = Simulation()
+
+    async def timeouts(rt: Runtime) -> None:
+        for _ in range(20_000):
+            async with asyncio.timeout(3600.0):
+                await rt.sleep(0.0001)
+        seen["pending"] = sim.loop.pending()
+
+    async def main(rt: Runtime) -> None:
+        alarm = asyncio.get_running_loop().create_task(asyncio.sleep(5.0))
+        await asyncio.get_running_loop().create_task(timeouts(rt))
+        await alarm
+        seen["alarm"] = rt.now()
+
+    sim.add_node("node", main)
+    sim.run()
+    assert seen["pending"] < 250  # without compaction: over 20,000
+    assert seen["alarm"] == 5.0
