@@ -399,14 +399,14 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_report(runs: list, out: Path) -> list[Path]:
+def _write_report(runs: list, out: Path, tensorboard: bool = False) -> list[Path]:
     """The report of `runs`, written beside `out` and renamed into place."""
     from .report import make_report
     from .results import partial_dir, publish
 
     staging = partial_dir(out)
     try:
-        written = make_report(runs, staging)
+        written = make_report(runs, staging, tensorboard)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -426,7 +426,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"gorila-sim report: {error}", file=sys.stderr)
         return 1
     out = out or runs[0].path / "report"
-    written = _write_report(runs, out)
+    written = _write_report(runs, out, args.tensorboard)
     print(f"wrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
     return 0
 
@@ -540,6 +540,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default=None, help="where to write the report (default: FIRST_DIR/report)")
     report.add_argument(
         "--overwrite", action="store_true", help="replace the --out directory if it exists (else refused)"
+    )
+    report.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write each run's scalars to OUT/tensorboard/RUN (emulated runs and earlier runs too)",
     )
     report.set_defaults(handler=_report)
 

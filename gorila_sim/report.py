@@ -240,8 +240,9 @@ def _timeline(run: StoredRun, ax) -> None:
     ax.set_xlim(0, end or 1.0)
 
 
-def make_report(runs: list[StoredRun], out: str | Path) -> list[Path]:
-    """Write PNG plots and report.md comparing `runs` into `out`; returns the files written."""
+def make_report(runs: list[StoredRun], out: str | Path, tensorboard: bool = False) -> list[Path]:
+    """Write PNG plots and report.md comparing `runs` into `out` (with `tensorboard`, each run's scalars
+    in out/tensorboard/RUN too); returns the files written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -268,7 +269,21 @@ def make_report(runs: list[StoredRun], out: str | Path) -> list[Path]:
     report = out / "report.md"
     report.write_text(_markdown(runs, [p.name for p in written]))
     written.append(report)
+    if tensorboard:
+        written.append(_tensorboard(runs, out / "tensorboard"))
     return written
+
+
+def _tensorboard(runs: list[StoredRun], out: Path) -> Path:
+    """Each run's scalars in out/RUN, their wall times counted from when its results were written less
+    its wall time."""
+    from .scalars import run_scalars, write_tensorboard
+
+    for run in runs:
+        started = (run.path / "summary.json").stat().st_mtime - float(run.summary.get("wall_time") or 0.0)
+        scalars = run_scalars(run.tables, float(run.summary.get("sim_time") or 0.0))
+        write_tensorboard(scalars, out / run.label, started)
+    return out
 
 
 def _save(fig, path: Path) -> Path:

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from netmodels import ModelError
-
 from ..config import GorilaConfig
 from ..results import StoredRun, read_results
-from ..scenario.faults import faults_from_spec
+from ..scenario.errors import ScenarioError
+from ..scenario.parse import stored_faults
 from ..trace import COLUMNS
 from .display import PER_SECOND, Display
 from .snapshot import RunInfo, Snapshot, Tracker
@@ -66,13 +65,10 @@ def run_info(run: StoredRun) -> RunInfo:
 
 
 def _timeline(run: StoredRun) -> Timeline:
-    """The scenario's fault timeline, its nodes taken from the lifecycle table (they start in order)."""
-    lifecycle = run.tables["lifecycle"]
-    nodes = list(dict.fromkeys(lifecycle["node"].tolist()))
-    seed = run.scenario["scenario"].get("seed", 0)
+    """The stored scenario's fault timeline (none if it cannot be read back)."""
     try:
-        return timeline(faults_from_spec(run.scenario.get("faults", []), nodes, seed))
-    except ModelError:  # a fault JSON cannot hold (an infinite duration): replay without the timeline
+        return timeline(stored_faults(run.scenario))
+    except ScenarioError:
         return Timeline()
 
 

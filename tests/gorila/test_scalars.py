@@ -8,6 +8,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from gorila_sim.cli import main
 from gorila_sim.results import read_results
 from gorila_sim.scalars import run_scalars
+from gorila_sim.scenario import load_scenario, resolve, run_scenario
+from gorila_sim.trace import COLUMNS
 
 TABLES = {
     "episodes": {
@@ -58,6 +60,34 @@ def test_run_tensorboard_writes_every_scalar_and_tensorboard_reads_them_back(tmp
         np.testing.assert_allclose(walls, [w - points[0][1] for _, w, _ in points], atol=1e-3)
 
 
-def test_without_the_flag_there_are_no_event_files(tmp_path):
-    assert main(["run", "baseline", "--set", "stop.env_steps=1000", "--out", str(tmp_path / "run")]) == 0
-    assert not (tmp_path / "run" / "tensorboard").exists()
+def test_report_tensorboard_exports_runs_made_without_it(tmp_path):
+    runs = [tmp_path / f"seed{seed}" for seed in (1, 2)]
+    for seed, out in zip((1, 2), runs, strict=True):
+        argv = ["run", "baseline", "--set", "stop.env_steps=2000", "--seed", str(seed), "--out", str(out)]
+        assert main(argv) == 0
+        assert not (out / "tensorboard").exists()
+    assert main(["report", *map(str, runs), "--out", str(tmp_path / "report"), "--tensorboard"]) == 0
+    for out in runs:
+        stored = read_results(out)
+        expected = run_scalars(stored.tables, stored.summary["sim_time"])
+        events = EventAccumulator(str(tmp_path / "report" / "tensorboard" / out.name), {"scalars": 0})
+        events.Reload()
+        assert len(expected["staleness/p50"]) >= 5
+        assert sorted(events.Tags()["scalars"]) == sorted(expected)
+        for tag, points in expected.items():
+            np.testing.assert_allclose(
+                [e.value for e in events.Scalars(tag)], [v for *_, v in points], rtol=1e-6
+            )
+
+
+def test_the_scalars_but_wall_times_are_a_function_of_scenario_and_seed():
+    def simulated(seed: int) -> dict[str, list[tuple[int, float]]]:
+        result = run_scenario(
+            load_scenario(resolve("bad-day"), ["stop.env_steps=2000", f"scenario.seed={seed}"])
+        )
+        tables = {name: result.trace.table(name) for name in COLUMNS}
+        scalars = run_scalars(tables, result.summary["sim_time"])
+        del scalars["throughput/env_steps_per_wall_s"]
+        return {tag: [(step, value) for step, _, value in points] for tag, points in scalars.items()}
+
+    assert simulated(1) == simulated(1) != simulated(2)
