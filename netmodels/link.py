@@ -129,7 +129,10 @@ class Channel:
     def _refill(self) -> None:
         model, streams = self._model, self._streams
         n = self._block = min(_BLOCK, max(16, 2 * self._block))
-        delays = model.latency.sample(streams("latency"), n)
+        if isinstance(model.latency, Constant):  # no draws, so no latency stream to make
+            delays = np.full(n, float(model.latency.value))
+        else:
+            delays = model.latency.sample(streams("latency"), n)
         if model.jitter is not None:
             delays += model.jitter.sample(streams("jitter"), n)
         self._delays = delays.tolist()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from numbers import Integral
 
@@ -11,9 +12,19 @@ from .checks import show
 from .errors import ModelError
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stable_hash(name: str) -> int:
     # Python's hash() of a str is salted per process; a run must reproduce across processes.
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+
+
+def _check(seed: int, path: tuple[str, ...]) -> None:
+    integer = type(seed) is int or (isinstance(seed, Integral) and not isinstance(seed, bool))
+    if not integer or seed < 0:
+        raise ModelError("seed", f"must be an integer >= 0, got {show(seed)}")
+    for i, name in enumerate(path):
+        if not isinstance(name, str):
+            raise ModelError(f"path[{i}]", f"must be a string, got {show(name)}")
 
 
 def generator(seed: int, *path: str) -> np.random.Generator:
@@ -21,12 +32,8 @@ def generator(seed: int, *path: str) -> np.random.Generator:
 
     It depends only on `seed` and `path`: adding, removing or using other entities never changes it.
     """
-    if not isinstance(seed, Integral) or isinstance(seed, bool) or seed < 0:
-        raise ModelError("seed", f"must be an integer >= 0, got {show(seed)}")
-    for i, name in enumerate(path):
-        if not isinstance(name, str):
-            raise ModelError(f"path[{i}]", f"must be a string, got {show(name)}")
-    key = tuple(_stable_hash(name) for name in path)
+    _check(seed, path)
+    key = tuple(map(_stable_hash, path))
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 
 
@@ -40,7 +47,7 @@ class Streams:
     __slots__ = ("_made", "path", "seed")
 
     def __init__(self, seed: int, *path: str) -> None:
-        generator(seed, *path)  # validates
+        _check(seed, path)
         self.seed = seed
         self.path = path
         self._made: dict[str, np.random.Generator] = {}
