@@ -26,11 +26,11 @@ async def bundle(rt: Runtime, cluster: Cluster, index: int) -> None:
         env.set_params(pulled[0])
         obs, ret, length = env.reset(), 0.0, 0
         while True:
-            action = env.act(obs, cluster.epsilon(rt.name, index), rt.rng)
+            action = env.act(obs, cluster.epsilon(index, cluster.actor_steps.get(rt.name, 0)), rt.rng)
             next_obs, reward, terminated, truncated = env.step(action)
             await rt.compute(costs.act + costs.env_step + costs.replay_per_transition)
             memory.add(obs, action, reward, next_obs, terminated)
-            cluster.count_step(rt.name)
+            cluster.count_steps(rt.name)
             steps += 1
             obs, ret, length = next_obs, ret + reward, length + 1
             if steps > config.learning_starts and steps % config.train_every == 0:

@@ -39,20 +39,23 @@ class Cluster:
     def env_seed(self, actor: str) -> int:
         return int(Streams(self.config.seed, "env", actor)("seed").integers(2**31))
 
-    def epsilon(self, actor: str, index: int) -> float:
-        """The actor's exploration now, from its own share of the run's env steps."""
+    def epsilon(self, index: int, steps: int) -> float:
+        """Actor `index`'s exploration after `steps` steps of its own share of the run's env steps."""
         config = self.config
         share = config.total_env_steps / config.actors
         end = config.epsilon_end
         if config.epsilon_spread > 0 and config.actors > 1:
             end = end ** (1.0 + config.epsilon_spread * index / (config.actors - 1))
         duration = max(1, int(config.exploration_fraction * share))
-        return linear_epsilon(config.epsilon_start, end, duration, self.actor_steps.get(actor, 0))
+        return linear_epsilon(config.epsilon_start, end, duration, steps)
 
-    def count_step(self, actor: str) -> None:
-        self.env_steps += 1
-        self.actor_steps[actor] = self.actor_steps.get(actor, 0) + 1
-        if self.on_progress is not None and self.env_steps % 1_000 == 0:
+    def count_steps(self, actor: str, steps: int = 1) -> None:
+        """Count `steps` env steps of `actor`; at `total_env_steps` the run stops and counts no more."""
+        steps = min(steps, self.config.total_env_steps - self.env_steps)
+        before = self.env_steps
+        self.env_steps += steps
+        self.actor_steps[actor] = self.actor_steps.get(actor, 0) + steps
+        if self.on_progress is not None and self.env_steps // 1_000 > before // 1_000:
             self.on_progress(self.env_steps)
         if self.env_steps >= self.config.total_env_steps:
             self._stop()
