@@ -38,7 +38,8 @@ def think_mean(n: int) -> float:
     return n * SERVICE_S / UTILISATION
 
 
-def run_ours(n: int, until: float) -> int:
+def run_ours(n: int, until: float, kernel_only: bool = False) -> int:
+    """The `link` workload, or with `kernel_only` the `kernel` one: ideal links, service by plain sleep."""
     done = 0
     mean = think_mean(n)
 
@@ -50,37 +51,13 @@ def run_ours(n: int, until: float) -> int:
             done += 1
 
     async def server(rt: Runtime) -> None:
+        serve = rt.sleep if kernel_only else rt.compute
         while True:
             request = await rt.receive()
-            await rt.compute(SERVICE_S)
+            await serve(SERVICE_S)
             rt.reply(request, None, REQUEST_BYTES)
 
-    sim = Simulation(seed=SEED, default_link=LINK)
-    sim.add_node("server", server)
-    for i in range(n):
-        sim.add_node(f"client-{i}", client)
-    sim.run(until)
-    return done
-
-
-def run_ours_kernel(n: int, until: float) -> int:
-    done = 0
-    mean = think_mean(n)
-
-    async def client(rt: Runtime) -> None:
-        nonlocal done
-        while True:
-            await rt.sleep(rt.rng.exponential(mean))
-            await rt.call("server", None)
-            done += 1
-
-    async def server(rt: Runtime) -> None:
-        while True:
-            request = await rt.receive()
-            await rt.sleep(SERVICE_S)
-            rt.reply(request, None)
-
-    sim = Simulation(seed=SEED)
+    sim = Simulation(seed=SEED, default_link=None if kernel_only else LINK)
     sim.add_node("server", server)
     for i in range(n):
         sim.add_node(f"client-{i}", client)
@@ -225,7 +202,7 @@ def in_flight_simpy(n: int) -> simpy.Environment:
 
 WORKLOADS: dict[str, tuple[Callable[[int, float], int], Callable[[int, float], int]]] = {
     "link": (run_ours, run_simpy),
-    "kernel": (run_ours_kernel, run_simpy_kernel),
+    "kernel": (lambda n, until: run_ours(n, until, kernel_only=True), run_simpy_kernel),
 }
 
 
