@@ -425,6 +425,9 @@ class Processor:
         wakeup.fire()
 
 
+_DEFAULT_NODE = NodeModel()
+
+
 def _time_out(wakeup: Wakeup) -> None:
     wakeup.fail(TimeoutError("receive timed out"))
 
@@ -470,7 +473,7 @@ class Simulation:
         """Add a node running `main`; it starts at the current time."""
         if name in self.nodes:
             raise ValueError(f"add_node: a node named {name!r} exists already")
-        node = SimNode(self, name, main, model or NodeModel())
+        node = SimNode(self, name, main, model or _DEFAULT_NODE)
         self.nodes[name] = node
         node.start()
         return node
