@@ -243,6 +243,10 @@ def _run_and_write(
     if tensorboard:
         _write_tensorboard(result, writer.staging)
     writer.publish(result)
+    from .explore.coverage import warnings
+
+    for line in warnings(scenario.faults, result):
+        print(line, file=sys.stderr)
     console.print(scenario.about(), markup=False, highlight=False)
     _print_summary(console, result.summary)
     if breakdown is not None:
@@ -586,6 +590,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--overwrite", action="store_true", help="replace --out if it exists (else refused)")
     sweep.set_defaults(handler=_sweep)
+
+    from .explore.command import add_command as add_explore_command
+
+    add_explore_command(commands, _positive_int, _seed)
 
     calibrate = commands.add_parser("calibrate", help="measure this machine and write a compute-cost profile")
     calibrate.add_argument(

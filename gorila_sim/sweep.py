@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
@@ -264,21 +265,19 @@ def sweep(
     todo = [trial for trial in trials if trial.name not in done]
     for trial in todo:
         shutil.rmtree(out / "trials" / trial.name, ignore_errors=True)  # interrupted while run in-process
-    if todo and ray_address is not None:
-        _on_ray(definition, todo, out, ray_address, on_done)
-    elif todo:
-        workers = workers or min(len(todo), usable_cores())
-        with get_context("spawn").Pool(workers, initializer=_ignore_ctrl_c) as pool:
-            try:
-                for row in pool.imap(_run_trial, [(definition, trial, out) for trial in todo]):
-                    if on_done is not None:
-                        on_done(row)
-            except BaseException:
-                pool.terminate()
-                pool.join()
-                for leftover in (out / "trials").glob(".*"):
-                    shutil.rmtree(leftover, ignore_errors=True)
-                raise
+    try:
+        if todo:
+            with Workers(workers or min(len(todo), usable_cores()), ray_address) as pool:
+                if ray_address is not None:
+                    _on_ray(definition, todo, out, pool, on_done)
+                else:
+                    for row in pool.map(run_trial, [(definition, trial, out) for trial in todo]):
+                        if on_done is not None:
+                            on_done(row)
+    except BaseException:
+        for leftover in (out / "trials").glob(".*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        raise
     rows = [row_of(trial, read_results(out / "trials" / trial.name).summary) for trial in trials]
     (out / MARKER).unlink(missing_ok=True)
     return rows
@@ -288,13 +287,65 @@ def _finished(path: Path) -> bool:
     return (path / "summary.json").is_file() and not (path / MARKER).exists()
 
 
+class Workers:
+    """Runs tasks in `count` spawned local processes that leave Ctrl-C to this one (one worker: in this
+    process), or on a Ray cluster at `ray_address` (`"local"`: a Ray instance of its own for the while).
+    Leaving the `with` block on an error or Ctrl-C stops the tasks under way."""
+
+    def __init__(self, count: int | None = None, ray_address: str | None = None) -> None:
+        self.count = count or usable_cores()
+        self.ray_address = ray_address
+        self._pool: Any = None
+        self._ray: Any = None
+
+    def __enter__(self) -> Workers:
+        if self.ray_address is not None:
+            import ray
+
+            ray.init(address=self.ray_address, log_to_driver=False, configure_logging=False)
+            self._ray = ray
+        elif self.count > 1:
+            self._pool = get_context("spawn").Pool(self.count, initializer=_ignore_ctrl_c)
+        return self
+
+    def __exit__(self, error_type: type[BaseException] | None, *_: object) -> None:
+        if self._pool is not None:
+            if error_type is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool.join()
+        if self._ray is not None:
+            self._ray.shutdown()
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[Sequence[Any]]) -> Iterator[Any]:
+        """fn(*task) for each task, yielded in task order. Local processes are handed at most two tasks
+        each ahead of the one awaited, so leaving the loop early leaves little work behind."""
+        if self._ray is not None:
+            remote = self._ray.remote(fn)
+            refs = [remote.remote(*task) for task in tasks]
+            try:
+                for ref in refs:
+                    yield self._ray.get(ref)
+            finally:
+                for ref in refs:
+                    self._ray.cancel(ref)
+        elif self._pool is None:
+            for task in tasks:
+                yield fn(*task)
+        else:
+            waiting: deque[Any] = deque()
+            for task in tasks:
+                waiting.append(self._pool.apply_async(fn, task))
+                if len(waiting) > 2 * self.count:
+                    yield waiting.popleft().get()
+            while waiting:
+                yield waiting.popleft().get()
+
+
 def _ignore_ctrl_c() -> None:
-    """Workers leave Ctrl-C to the sweep, which stops them."""
+    """Workers leave Ctrl-C to the process that started them, which stops them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _run_trial(job: tuple[Sweep, Trial, Path]) -> dict[str, Any]:
-    return run_trial(*job)
 
 
 def _simulate(definition: Sweep, trial: Trial) -> Any:
@@ -306,23 +357,15 @@ def _simulate(definition: Sweep, trial: Trial) -> Any:
     return run_scenario(load_scenario(resolve(definition.scenario), definition.overrides(trial)))
 
 
-def _on_ray(definition: Sweep, todo: list[Trial], out: Path, address: str, on_done) -> None:
-    import ray
-
+def _on_ray(definition: Sweep, todo: list[Trial], out: Path, pool: Workers, on_done) -> None:
     from .scenario import load_scenario, resolve
 
-    ray.init(address=address, log_to_driver=False, configure_logging=False)
-    try:
-        remote = ray.remote(_simulate)
-        refs = [remote.remote(definition, trial) for trial in todo]
-        for trial, ref in zip(todo, refs, strict=True):
-            result = ray.get(ref)
-            table = load_scenario(resolve(definition.scenario), definition.overrides(trial)).table
-            write_results(result, out / "trials" / trial.name, table)
-            if on_done is not None:
-                on_done(row_of(trial, result.summary))
-    finally:
-        ray.shutdown()
+    results = pool.map(_simulate, [(definition, trial) for trial in todo])
+    for trial, result in zip(todo, results, strict=True):
+        table = load_scenario(resolve(definition.scenario), definition.overrides(trial)).table
+        write_results(result, out / "trials" / trial.name, table)
+        if on_done is not None:
+            on_done(row_of(trial, result.summary))
 
 
 def point_stats(rows: list[dict[str, Any]], grid: dict[str, list[str]]) -> list[dict[str, Any]]:

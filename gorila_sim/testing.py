@@ -10,6 +10,14 @@
 
 A scenario is a library name or a path to a TOML file. Runs are cached per (scenario, seed, overrides)
 within a test session, so several tests can state several rules about one run.
+
+`explore` checks a rule over many seeds of a scenario's fault profile instead, and fails with the
+smallest scenario that breaks it and the line that replays it (docs/explore.md):
+
+    from gorila_sim.testing import explore
+
+    def test_no_stall_when_a_shard_crashes():
+        explore("random-faults", ["progress:0.1"], runs=200)
 """
 
 from __future__ import annotations
@@ -81,3 +89,11 @@ def _run(scenario: str, seed: int | None, overrides: tuple[str, ...]) -> RunResu
 
     seeded = (*overrides, f"scenario.seed={seed}") if seed is not None else overrides
     return run_scenario(load_scenario(resolve(scenario), seeded))
+
+
+def explore(scenario: str | Path, properties: Sequence, runs: int = 100, **options):
+    """Explore `scenario` for `runs` seeds and raise AssertionError with the shrunk failing scenario and its
+    replay line if a property fails; see gorila_sim.explore.check.explore for the options."""
+    from .explore.check import explore as check
+
+    return check(scenario, properties, runs, **options)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .faults import Fault, NetworkFault, NodeFault
     from .library import library_scenarios, resolve
     from .overrides import with_overrides
-    from .parse import Scenario, load_scenario, parse_scenario
+    from .parse import Scenario, load_scenario, parse_scenario, scenario_from_table
     from .run import apply_faults, run_scenario
 
 _HOMES = {
@@ -29,6 +29,7 @@ _HOMES = {
     "Scenario": "parse",
     "load_scenario": "parse",
     "parse_scenario": "parse",
+    "scenario_from_table": "parse",
     "apply_faults": "run",
     "run_scenario": "run",
 }
@@ -45,6 +46,7 @@ __all__ = [
     "parse_scenario",
     "resolve",
     "run_scenario",
+    "scenario_from_table",
     "with_overrides",
 ]
 

@@ -16,7 +16,7 @@ from .locate import quote_key
 MAX_PER_ROLE = 10_000
 """The most nodes of one role: a bound that keeps a typo from building a billion-node cluster."""
 
-TABLES = ("scenario", "topology", "training", "stop", "network", "nodes", "costs", "faults")
+TABLES = ("scenario", "topology", "training", "stop", "network", "nodes", "costs", "faults", "explore")
 """The top-level tables of a scenario, in the order the documentation gives them."""
 
 Check = Callable[[str, Any], Any]

@@ -15,6 +15,7 @@ from netmodels import LinkModel, ModelError, checks, link_from_spec, node_from_s
 
 from ..config import ConfigError, GorilaConfig
 from ..costs import CostProfile
+from ..explore.profile import Profile, profile_from_spec
 from ..memory import check_fits
 from ..topology import describe, node_names, roles
 from .errors import ScenarioError
@@ -41,6 +42,8 @@ class Scenario:
     """Where the scenario came from (its file), for messages."""
     overrides: tuple[str, ...] = ()
     """The overrides applied to the file, in order."""
+    explore: Profile | None = None
+    """The faults that may happen, from `[explore]` (see docs/explore.md); None without that section."""
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -145,6 +148,16 @@ def _located(error: ModelError, source: str, text: str, overrides: Sequence[str]
     return ScenarioError(source, error.param, error.problem, line_of(text, path))
 
 
+def scenario_from_table(
+    raw: Mapping[str, Any], source: str = "<scenario>", base_dir: str | os.PathLike[str] | None = None
+) -> Scenario:
+    """The scenario that `raw`, a table as TOML reads a scenario file, describes."""
+    try:
+        return _scenario(raw, source, Path(base_dir or "."))
+    except ModelError as error:
+        raise ScenarioError(source, error.param, error.problem) from None
+
+
 def _scenario(raw: Mapping[str, Any], source: str, base_dir: Path) -> Scenario:
     check_keys(raw, "", TABLES)
     values: dict[str, Any] = {}
@@ -179,6 +192,7 @@ def _scenario(raw: Mapping[str, Any], source: str, base_dir: Path) -> Scenario:
         faults=faults_from_spec(raw.get("faults", []), nodes, config.seed),
         table=dict(raw),
         source=source,
+        explore=profile_from_spec(raw["explore"], nodes, config.max_sim_time) if "explore" in raw else None,
     )
 
 
@@ -269,4 +283,4 @@ def _costs(spec: Any, base_dir: Path) -> CostProfile:
     return replace(profile, **values)
 
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario", "stored_faults"]
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_from_table", "stored_faults"]

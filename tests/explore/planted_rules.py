@@ -1,0 +1,19 @@
+"""A staleness rule with a planted bug, for the exploration tests."""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class WrappingThreshold:
+    """The hard threshold, but it compares staleness modulo `wrap`, as a version counter of `wrap` values
+    would: a gradient `wrap` or more versions old can look fresh and be applied."""
+
+    max_staleness: int
+    wrap: int
+    history: ClassVar[int] = 0
+
+    def admit(self, gradient, staleness, params, stale_params):
+        if staleness % self.wrap > self.max_staleness:
+            return None
+        return gradient, 1.0
