@@ -80,7 +80,7 @@ def _explore(args: argparse.Namespace) -> int:
             on_report=lambda _: progress.advance(task),
             on_shrinking=lambda: progress.update(task, description="shrinking"),
         )
-    table = Table("covered", "", "", title=f"coverage of {finding.coverage.runs} runs")
+    table = Table("what", "which", "seen", title=f"coverage of {finding.coverage.runs} runs")
     for row in finding.coverage.rows():
         table.add_row(*row)
     console.print(table)

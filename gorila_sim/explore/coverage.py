@@ -101,5 +101,6 @@ class Coverage:
         ]
         rows += [("gradient fate", fate, f"{self.fates[fate]:,} ({DECIDED_BY[fate]})") for fate in FATES]
         for name, value in self.closest.items():
-            rows.append(("property", name, f"closest approach {value:g}, failed in {self.failed[name]} runs"))
+            closest = f"closest approach {value:.4g}, failed in {self.failed[name]} runs"
+            rows.append(("property", name, closest))
         return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ class RunReport:
     difference: str | None = None
     invalid: str | None = None
     """Why the scenario could not run (only a shrinking step can make such a scenario)."""
+    cpu: float = 0.0
+    """Processor seconds the run took where it ran."""
 
     @property
     def failed(self) -> bool:
@@ -57,6 +60,7 @@ def check_run(
     from .coverage import unfired
 
     set_torch_threads()
+    started = time.process_time()
     report = RunReport(seed)
     try:
         scenario = scenario_from_table(table, source, base_dir(source))
@@ -88,6 +92,7 @@ def check_run(
         report.difference = first_difference(
             result.trace.without_wall(), run_scenario(scenario).trace.without_wall()
         )
+    report.cpu = time.process_time() - started
     return report
 
 

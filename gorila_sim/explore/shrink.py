@@ -145,7 +145,8 @@ def _round_up(time: float) -> float:
 
 def _describe(fault: Mapping[str, Any]) -> str:
     nodes = fault.get("nodes") or fault.get("a") or fault.get("role")
-    return f"the {fault['kind']} of {nodes} at {fault['at']:g} s"
+    named = ", ".join(nodes) if isinstance(nodes, list) else str(nodes)
+    return f"the {fault['kind']} of {named} at {fault['at']:g} s"
 
 
 def _with_faults(table: Table, faults: list[Any]) -> Table:

@@ -1,5 +1,6 @@
 """A staleness rule with a planted bug, for the exploration tests."""
 
+import random
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,3 +18,13 @@ class WrappingThreshold:
         if staleness % self.wrap > self.max_staleness:
             return None
         return gradient, 1.0
+
+
+@dataclass(frozen=True)
+class CoinFlip:
+    """Discards at random, from Python's global generator instead of the run's seed: not deterministic."""
+
+    history: ClassVar[int] = 0
+
+    def admit(self, gradient, staleness, params, stale_params):
+        return None if random.random() < 0.5 else (gradient, 1.0)

@@ -1,9 +1,13 @@
 """Fault profiles: drawn per seed buggify-style, written out as a plain timeline, checked field by field."""
 
+import re
 import tomllib
+from pathlib import Path
 
 import pytest
 
+from gorila_sim.explore.profile import KEYS, KINDS
+from gorila_sim.explore.properties import BUILT_IN
 from gorila_sim.scenario import ScenarioError, load_scenario, parse_scenario, resolve, scenario_from_table
 from gorila_sim.scenario.writer import scenario_text
 
@@ -169,3 +173,16 @@ def test_a_bad_profile_is_one_line_naming_its_field(profile_text, field, problem
     message = str(caught.value)
     assert "\n" not in message
     assert f": {field}: " in message and problem in message, message
+
+
+def test_the_page_documents_every_key_and_kind_and_its_examples_are_valid():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "explore.md").read_text()
+    keys = {key for keys in KEYS.values() for key in keys}
+    assert sorted(key for key in keys if f"`{key}`" not in page) == []
+    assert [kind for kind in KINDS if f"[explore.{kind}]" not in page] == []
+    assert [name for name in BUILT_IN if f"`{name}`" not in page] == []
+    examples = re.findall(r"```toml\n(.*?)```", page, re.DOTALL)
+    assert [parse_scenario(example, "docs/explore.md").name for example in examples] == [
+        "random-faults",
+        "profiled",
+    ]

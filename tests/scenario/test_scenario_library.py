@@ -32,6 +32,10 @@ SHOWS: dict[str, Callable[[RunResult], Any]] = {
         lifecycle(r, "shard-1") == [(0.0, "up"), (0.3, "crashed"), (pytest.approx(0.4), "up")]
     ),
     "partitioned-actors": lambda r: r.summary["network"]["lost_partition"] > 0,
+    "random-faults": lambda r: (  # its faults come from its [explore] profile, not from a timeline
+        r.summary["gradients"]["applied"] > 0
+        and not any(r.summary["network"][k] for k in ("lost_partition", "lost_down"))
+    ),
     "bad-day": lambda r: all(
         r.summary["network"][k] > 0 for k in ("lost_link", "lost_partition", "lost_down")
     ),
