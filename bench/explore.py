@@ -16,6 +16,7 @@ other work, two workers may get much less than two cores, and the rate follows.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -66,6 +67,7 @@ def main() -> None:
         rates["2"], cpu["2"], cores["2"] = runs_per_minute(pool, seeds)
     ray = "skipped"
     if not (args.no_ray or args.quick):
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # else a new local instance leaves ~/.ray/auth_token
         with Workers(2, ray_address="local") as pool:
             rates["ray"], cpu["ray"], cores["ray"] = runs_per_minute(pool, seeds)
         ray = f"{rates['ray']:.0f}"

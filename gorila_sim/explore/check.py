@@ -37,7 +37,7 @@ def explore(
     AssertionError or return False); raise ExplorationFailed at the first failure, after shrinking it.
 
     Seeds that failed before (kept in `database`, a JSON file; None: none kept) are tried first, and
-    forgotten once they pass. Files go to `out` (default .gorila-sim/explore/NAME).
+    forgotten once they pass. Files go to `out` (default .gorila-sim/explore/NAME), replacing those there.
     """
     from ..scenario import load_scenario, resolve
     from .find import explore as run_exploration

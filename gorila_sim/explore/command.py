@@ -4,6 +4,7 @@ failure, print the line that replays it and what the runs covered."""
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ def add_command(subparsers: Any, positive_int: Any, seed: Any) -> None:
     where.add_argument("--workers", type=positive_int, default=None, metavar="K", help="local processes")
     where.add_argument("--ray", default=None, metavar="ADDR", help="run on a Ray cluster (local: start one)")
     explore.add_argument("--out", default=None, metavar="DIR", help="default runs/explore-NAME")
+    explore.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it holds anything (else refused)"
+    )
     explore.add_argument("--keep-going", action="store_true", help="run every seed, not only to a failure")
     explore.add_argument(
         "--check-determinism", action="store_true", help="run every seed twice; fail on a trace difference"
@@ -45,6 +49,7 @@ def _explore(args: argparse.Namespace) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
+    from ..results import OutputError, check_out
     from ..scenario import ScenarioError, load_scenario, resolve
     from ..sweep import Workers, usable_cores
     from .find import explore
@@ -60,7 +65,13 @@ def _explore(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print(f"gorila-sim explore: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else Path("runs") / f"explore-{scenario.name}"
+    try:
+        out = check_out(args.out or Path("runs") / f"explore-{scenario.name}", args.overwrite)
+    except OutputError as error:
+        print(f"gorila-sim explore: {error}", file=sys.stderr)
+        return 2
+    if out.is_dir() and args.overwrite:
+        shutil.rmtree(out)
     workers = args.workers or min(args.runs, usable_cores())
     where = f"on Ray at {args.ray}" if args.ray else f"in {workers} local process(es)"
     console = Console()

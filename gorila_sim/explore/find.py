@@ -123,4 +123,4 @@ def _write_results(path: Path, seed: int, out: Path) -> Path:
     from ..scenario import load_scenario, run_scenario
 
     replayed = load_scenario(path, [f"scenario.seed={seed}"])
-    return write_results(run_scenario(replayed), out, replayed.table)
+    return write_results(run_scenario(replayed), out, replayed.table, overwrite=True)

@@ -16,8 +16,8 @@ from typing import Any
 from netmodels import ModelError, checks, generator
 from netmodels.checks import show
 
+from ..scenario.faults import named_nodes, role_members
 from ..scenario.format import check_keys, table
-from ..topology import describe, role_of, roles
 
 NODE_KINDS = ("crash", "pause", "slowdown")
 NETWORK_KINDS = ("partition", "latency_spike", "loss_burst")
@@ -214,22 +214,5 @@ def _group(spec: Any, path: str, nodes: Sequence[str]) -> tuple[str, ...]:
     if ("nodes" in spec) == ("role" in spec):
         raise ModelError(path, "needs exactly one of the keys nodes, role (node names, or a role)")
     if "nodes" in spec:
-        names = spec["nodes"]
-        if not isinstance(names, list) or not names:
-            raise ModelError(f"{path}.nodes", f"must be a non-empty list of node names, got {show(names)}")
-        for i, name in enumerate(names):
-            if name not in nodes:
-                raise ModelError(
-                    f"{path}.nodes[{i}]", f"no node {show(name)} in this topology (it has {describe(nodes)})"
-                )
-        return tuple(dict.fromkeys(names))
-    chosen = spec["role"] if isinstance(spec["role"], list) and spec["role"] else [spec["role"]]
-    present = roles(nodes)
-    for name in chosen:
-        if name not in present:
-            raise ModelError(
-                f"{path}.role",
-                f"no {show(name)} nodes in this topology "
-                f"(expected one of {', '.join(present)}, or a list of them)",
-            )
-    return tuple(node for node in nodes if role_of(node) in chosen)
+        return named_nodes(spec["nodes"], f"{path}.nodes", nodes)
+    return role_members(spec["role"], f"{path}.role", nodes)

@@ -137,8 +137,8 @@ def _targets(
     if "nodes" in spec:
         if "fraction" in spec:
             raise ModelError(f"{path}.fraction", "goes with role, not with nodes (name the nodes, or a role)")
-        return _named(spec["nodes"], f"{path}.nodes", nodes)
-    members = _members(spec["role"], f"{path}.role", nodes)
+        return named_nodes(spec["nodes"], f"{path}.nodes", nodes)
+    members = role_members(spec["role"], f"{path}.role", nodes)
     if "fraction" not in spec:
         return members
     fraction = checks.number(f"{path}.fraction", spec["fraction"], low=0.0, high=1.0, low_open=True)
@@ -147,7 +147,8 @@ def _targets(
     return tuple(members[i] for i in picked)
 
 
-def _named(names: Any, path: str, nodes: Sequence[str]) -> tuple[str, ...]:
+def named_nodes(names: Any, path: str, nodes: Sequence[str]) -> tuple[str, ...]:
+    """`names`, checked: a non-empty list of nodes of the cluster, each named once."""
     if not isinstance(names, list) or not names:
         raise ModelError(path, f"must be a non-empty list of node names, got {show(names)}")
     for i, name in enumerate(names):
@@ -160,7 +161,8 @@ def _named(names: Any, path: str, nodes: Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _members(role: Any, path: str, nodes: Sequence[str]) -> tuple[str, ...]:
+def role_members(role: Any, path: str, nodes: Sequence[str]) -> tuple[str, ...]:
+    """The nodes of `role` (a role, or a list of roles), each of which the cluster must have."""
     chosen = role if isinstance(role, list) and role else [role]
     present = roles(nodes)
     for name in chosen:

@@ -70,23 +70,14 @@ def test_the_replay_line_reproduces_the_explored_run_bit_for_bit(explored, tmp_p
             assert np.array_equal(replayed[name][column], np.array([row[index] for row in rows])), column
 
 
+def explore(out, *options, runs=2):
+    """`gorila-sim explore random-faults --property finite` in this process, into `out`."""
+    arguments = ["explore", "random-faults", "--property", "finite", "--runs", str(runs), "--workers", "1"]
+    return main([*arguments, "--out", str(out), *options])
+
+
 def test_the_coverage_table_and_the_exit_status_when_nothing_fails(tmp_path, capsys):
-    status = main(
-        [
-            "explore",
-            "random-faults",
-            "--property",
-            "finite",
-            "--runs",
-            "3",
-            "--workers",
-            "1",
-            "--out",
-            str(tmp_path),
-            "--set",
-            "stop.sim_time=0.3",
-        ]
-    )
+    status = explore(tmp_path, "--set", "stop.sim_time=0.3", runs=3)
     text = capsys.readouterr().out
     assert status == 0 and "no property failed in 3 runs" in text
     assert "coverage of 3 runs" in text and "staleness rule admitted" in text
@@ -95,22 +86,7 @@ def test_the_coverage_table_and_the_exit_status_when_nothing_fails(tmp_path, cap
 
 def test_a_kind_switched_on_that_never_fired_is_reported(tmp_path, capsys):
     # the run stops at 300 env steps, long before any fault of the profile is due
-    status = main(
-        [
-            "explore",
-            "random-faults",
-            "--property",
-            "finite",
-            "--runs",
-            "2",
-            "--workers",
-            "1",
-            "--out",
-            str(tmp_path),
-            "--set",
-            "stop.env_steps=300",
-        ]
-    )
+    status = explore(tmp_path, "--set", "stop.env_steps=300")
     text = capsys.readouterr().out
     assert status == 0
     assert "switched on, but never fired within a run's window" in text
@@ -146,3 +122,12 @@ def test_run_warns_of_a_timeline_fault_that_never_fired(tmp_path, capsys):
         "warning: faults[0] (crash) at 0.5 s falls after the run's end (0.2 s)",
         "warning: faults[1] (pause) at 0.1 s never fired (shard-1 not running then)",
     ]
+
+
+def test_an_out_that_holds_anything_is_refused_unless_overwrite(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert explore(tmp_path, "--set", "stop.sim_time=0.2", runs=1) == 2
+    assert "already holds results or other files" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert explore(tmp_path, "--set", "stop.sim_time=0.2", "--overwrite", runs=1) == 0
+    assert not (tmp_path / "notes.txt").exists()
