@@ -67,7 +67,7 @@ def main() -> None:
         rates["2"], cpu["2"], cores["2"] = runs_per_minute(pool, seeds)
     ray = "skipped"
     if not (args.no_ray or args.quick):
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # else a new local instance leaves ~/.ray/auth_token
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # else Ray leaves a ~/.ray/auth_token
         with Workers(2, ray_address="local") as pool:
             rates["ray"], cpu["ray"], cores["ray"] = runs_per_minute(pool, seeds)
         ray = f"{rates['ray']:.0f}"
