@@ -2,8 +2,9 @@
 echo server measured in the same run as the anchor.
 
 One shard of a surrogate cluster (θ of the size of CartPole's Q-network, in one shard) is served in this
-process with its checks, as in an emulated run. Pushes: concurrent clients POST valid Push frames and count
-the 200 answers (each an acknowledged update). Pulls: concurrent calls from a learner's runtime, each a
+process with its checks, as in an emulated run. Pushes: concurrent clients POST valid Push frames, each
+signed with the run's key as a node signs it, and count the 200 answers whose signature is right (each an
+acknowledged update). Pulls: concurrent calls from a learner's runtime, each a
 Pull request and a Params reply through the wire (two POSTs). Echo: the same clients POST bodies of a
 push's size to an aiohttp server that answers with the body. Clients and servers share one event loop
 (one core), the same for the three.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import socket
 import tempfile
 import time
@@ -29,10 +29,11 @@ import numpy as np
 from aiohttp import web
 
 from gorila_sim.config import GorilaConfig
+from gorila_sim.emulation.auth import SignedClient, new_key
 from gorila_sim.emulation.clock import RunClock
-from gorila_sim.emulation.cluster import cluster_host, make_cluster, node_main
-from gorila_sim.emulation.network import TOKEN_HEADER
+from gorila_sim.emulation.cluster import cluster_host, make_cluster
 from gorila_sim.emulation.wire import encode
+from gorila_sim.gorila import node_main
 from gorila_sim.nodes.messages import Pull, Push
 from gorila_sim.problems import make_problem
 from gorila_sim.runtime import Message, Runtime
@@ -81,25 +82,23 @@ async def measure(clients: int, seconds: float, workdir: Path) -> tuple[float, f
     cluster = make_cluster(config, make_problem(config))
     clock = RunClock()
     clock.started(time.monotonic())
-    token = secrets.token_hex(16)
-    headers = {TOKEN_HEADER: token}
+    key = new_key()
+    signed = SignedClient(key)
     rng = np.random.default_rng(0)
     gradient = rng.normal(0.0, 0.01, PARAMS).astype(np.float32)
     frame = encode(Message("learner-0", "shard-0", Push(0, gradient, "learner-0", 0)))
     async with (
-        cluster_host(cluster, clock=clock, token=token, workdir=workdir) as host,
+        cluster_host(cluster, clock=clock, key=key, workdir=workdir) as host,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session,
     ):
         port = await host.add("shard-0", node_main("shard-0", cluster))
         await host.add("learner-0", idle)
         host.start()
-        shard_url = f"http://127.0.0.1:{port}/message"
+        signed.session = session
         learner = host.runtimes["learner-0"]
 
         async def push(_: int) -> bool:
-            async with session.post(shard_url, data=frame, headers=headers) as response:
-                await response.read()
-                return response.status == 200
+            return await signed.post("127.0.0.1", port, "/message", frame) == 200
 
         async def pull(_: int) -> bool:
             await learner.call("shard-0", Pull(), timeout=10.0)

@@ -16,7 +16,6 @@ import contextlib
 import math
 import multiprocessing
 import os
-import secrets
 import shutil
 import signal
 import tempfile
@@ -38,10 +37,11 @@ from ..results import ResultsWriter
 from ..scenario import NetworkFault, Scenario
 from ..topology import node_names
 from ..trace import Trace
+from .auth import SignedClient, new_key
 from .clock import RunClock
 from .directory import PortDirectory
 from .faults import Action, timeline
-from .network import TOKEN_HEADER, WireStats
+from .network import WireStats
 from .process import RunSpec, worker_main
 from .traces import merge, read_trace
 
@@ -158,7 +158,7 @@ class Coordinator:
             config=self.config,
             partitions=tuple(b for b in between if isinstance(b, Partition)),
             degradations=tuple(b for b in between if isinstance(b, Degradation)),
-            token=secrets.token_hex(16),
+            key=new_key(),
             workdir=workdir,
             time_scale=time_scale,
             bind=bind,
@@ -179,7 +179,7 @@ class Coordinator:
         self._carried_steps: dict[int, dict[str, int]] = {}
         self._failure: str | None = None
         self._stop: asyncio.Event | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._control = SignedClient(self.spec.key)
         self._interrupted: float | None = None
         """When Ctrl-C came, in run time."""
 
@@ -214,7 +214,8 @@ class Coordinator:
         until = self.config.max_sim_time
         plan = timeline(self.config, self.scenario.faults, until)
         self._restarts_left = sum(action.kind == "restart" for action in plan)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5.0)) as self._session:
+        self._control.open(timeout=aiohttp.ClientTimeout(total=5.0))
+        try:
             first = [self._spawn() for _ in self.groups]
             self._top_up_spares()
             await self._until([w.warm for w in first + self._spares], WARM_TIMEOUT_S, "to start")
@@ -236,6 +237,8 @@ class Coordinator:
             await asyncio.gather(*pending, return_exceptions=True)
             if self._failure is None:
                 await self._finish()
+        finally:
+            await self._control.close()
         if self._failure is not None:
             raise EmulationError(self._failure)
         return stopped
@@ -318,19 +321,9 @@ class Coordinator:
 
     async def _slow_down(self, node: str, factor: float) -> None:
         """Tell `node`'s server of a slowdown; a node that does not answer gets it when it restarts."""
-        assert self._session is not None
         address = PortDirectory.of_run(self.spec.workdir).address(node, refresh=True)
-        if address is None:
-            return
-        host, port = address
-        url = f"http://{host}:{port}/control"
-        headers = {TOKEN_HEADER: self.spec.token}
-        try:
-            params = {"slow_down": repr(factor)}
-            async with self._session.post(url, params=params, headers=headers) as response:
-                await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError):
-            pass
+        if address is not None:
+            await self._control.post(*address, "/control", f"slow_down={factor!r}".encode())
 
     async def _finish(self) -> None:
         for worker in self._spares:
@@ -447,6 +440,7 @@ class Coordinator:
             "time_scale": self.clock.scale,
             "nodes_per_process": self.nodes_per_process,
             "start_method": self.start_method,
+            "failed_disk_writes": sum(process.failed_writes for process in processes),
             "processes": [worker.record(self.groups) for worker in self.workers],
         }
         return RunResult(self.config, trace, summary)

@@ -15,7 +15,7 @@ from .directory import PortDirectory
 from .disk import Disk
 from .network import WireNetwork
 from .runtime import EmulatedRuntime
-from .server import Check, NodeServer, node_app
+from .server import Check, NodeServer, node_routes
 
 DEFAULT_MAX_BODY = 16 * 2**20
 """Bytes: the request size limit of a server when the run does not size it."""
@@ -36,7 +36,7 @@ class Host:
         seed: int,
         clock: RunClock,
         directory: PortDirectory,
-        token: str,
+        key: bytes,
         disks: str | Path,
         link_for: Callable[[str, str], LinkModel],
         partitions: Iterable[Partition] = (),
@@ -55,22 +55,23 @@ class Host:
             seed=seed,
             clock=clock,
             directory=directory,
-            token=token,
+            key=key,
             link_for=link_for,
             partitions=partitions,
             degradations=degradations,
             on_lost=on_lost,
         )
         self.runtimes: dict[str, EmulatedRuntime] = {}
-        self._token = token
-        self._disks = Path(disks)
-        self._disks.mkdir(parents=True, exist_ok=True)
+        self._key = key
+        self._disk_dir = Path(disks)
+        self._disk_dir.mkdir(parents=True, exist_ok=True)
         self._check = check
         self._max_body = max_body
         self._bind = bind
         self._on_error = on_error
         self._mains: dict[str, NodeMain] = {}
         self._servers: list[NodeServer] = []
+        self._disks: list[Disk] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def __aenter__(self) -> Host:
@@ -86,26 +87,37 @@ class Host:
         """Make node `name`, serve it and publish its address; its port."""
         if name not in self.nodes or name in self.runtimes:
             raise ValueError(f"add: {name!r} is not a node of the run, or was added already")
+        disk = Disk(self._disk_dir / f"{name}.pickle")
+        self._disks.append(disk)
         runtime = EmulatedRuntime(
             name,
             seed=self.seed,
             clock=self.clock,
             network=self.network,
-            disk=Disk(self._disks / f"{name}.pickle"),
+            disk=disk,
             nodes=self.nodes,
             model=model,
             fault_factor=fault_factor,
         )
-        app = node_app(
-            runtime, token=self._token, max_body=self._max_body, nodes=self.nodes, check=self._check
+        server = NodeServer(
+            node_routes(runtime, nodes=self.nodes, check=self._check),
+            key=self._key,
+            max_body=self._max_body,
+            host=self._bind,
+            on_refused=self._refused,
         )
-        server = NodeServer(app, self._bind)
         self._servers.append(server)
-        port = await server.start()
+        await server.start()
+        port = server.port
         self.runtimes[name] = runtime
         self._mains[name] = main
         self.directory.publish(name, self._bind, port)
         return port
+
+    @property
+    def failed_writes(self) -> int:
+        """Writes to the nodes' disks that failed (each tried again later; see Disk)."""
+        return sum(disk.failed_writes for disk in self._disks)
 
     def start(self) -> None:
         """Run the code of every node added and not yet started."""
@@ -127,6 +139,9 @@ class Host:
         for server in self._servers:
             await server.close()
         await self.network.close()
+
+    def _refused(self) -> None:
+        self.network.stats.refused += 1
 
     def _exited(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:

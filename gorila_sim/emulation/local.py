@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
@@ -12,6 +11,7 @@ from pathlib import Path
 from netmodels import Degradation, LinkModel, NodeModel, Partition
 
 from ..runtime import NodeMain
+from .auth import new_key
 from .clock import RunClock
 from .directory import PortDirectory
 from .host import Host
@@ -77,7 +77,7 @@ class LocalEmulation:
             seed=self.seed,
             clock=self.clock,
             directory=PortDirectory.of_run(workdir),
-            token=secrets.token_hex(16),
+            key=new_key(),
             disks=workdir / "disks",
             link_for=self.link_for,
             partitions=self._partitions,

@@ -13,23 +13,29 @@ from netmodels import Degradation, LinkModel, Partition, Streams, degrade
 from netmodels.link import Channel
 
 from ..runtime import Message, NetworkStats
+from .auth import SignedClient
 from .clock import RunClock
 from .directory import PortDirectory
+from .server import IDLE_TIMEOUT_S
 from .wire import encode
-
-TOKEN_HEADER = "X-Gorila-Token"
-"""The header that carries the run's shared token; a server answers 401 without the right one."""
 
 POST_TIMEOUT_S = 30.0
 """Wall seconds a POST may take (a paused receiver holds it) before the message counts as lost."""
+KEEPALIVE_S = IDLE_TIMEOUT_S / 2
+"""Wall seconds a sender keeps an idle connection: less than a server does, so that the server never closes
+one that the sender is about to use."""
 
 
 @dataclass(slots=True)
 class WireStats(NetworkStats):
-    """The simulator's message counts, for one process of the emulator, plus the messages its servers
-    `rejected` (malformed, unauthorised, too large, or failing the payload checks)."""
+    """The simulator's message counts, for one process of the emulator, plus the messages that servers
+    `rejected` (malformed, too large, or failing the payload checks), the answers at a node's address that
+    were not signed with the run's key (`unsigned`: another program listens there; the message is lost as
+    if the node were down), and the connections its own servers `refused` at their connection limit."""
 
     rejected: int = 0
+    unsigned: int = 0
+    refused: int = 0
 
 
 class WireNetwork:
@@ -48,7 +54,7 @@ class WireNetwork:
         seed: int,
         clock: RunClock,
         directory: PortDirectory,
-        token: str,
+        key: bytes,
         link_for: Callable[[str, str], LinkModel],
         partitions: Iterable[Partition] = (),
         degradations: Iterable[Degradation] = (),
@@ -63,23 +69,22 @@ class WireNetwork:
         self._partitions = list(partitions)
         self._degradations = list(degradations)
         self._degradation_rng = Streams(seed, "network")("degradations")
-        self._headers = {TOKEN_HEADER: token}
+        self._client = SignedClient(key, self._unsigned)
         self._channels: dict[tuple[str, str], tuple[Channel, bool]] = {}
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0)
-        timeout = aiohttp.ClientTimeout(total=POST_TIMEOUT_S)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+        self._client.open(
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_S),
+            timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S),
+        )
 
     async def close(self) -> None:
         for task in list(self._in_flight):
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
+        await self._client.close()
 
     def send(self, message: Message) -> None:
         """Send `message` (its `sent_at` is now); TypeError if the wire cannot carry its payload."""
@@ -134,27 +139,23 @@ class WireNetwork:
             self._lost(message, "down")
 
     async def _post(self, dst: str, data: bytes) -> str:
-        """POST a frame to `dst`: "delivered", "rejected" (a 4xx answer), or "down" (no answer from `dst`
-        at its published address, read afresh once)."""
-        assert self._session is not None, "WireNetwork.open() first"
+        """POST a frame to `dst`: "delivered", "rejected" (a 4xx answer), or "down" (no signed answer from
+        `dst` at its published address, read afresh once)."""
         for refresh in (False, True):
             address = self.directory.address(dst, refresh)
             if address is None:
                 continue
-            host, port = address
-            try:
-                async with self._session.post(
-                    f"http://{host}:{port}/message", data=data, headers=self._headers
-                ) as response:
-                    await response.read()
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError, OSError):
+            answer = await self._client.post(*address, "/message", data)
+            if answer is None:
                 continue
-            if status == 200:
+            if answer == 200:
                 return "delivered"
-            if status not in (401, 404):  # 401, 404: another run's server or node listens there now
+            if answer != 404:  # 404: another node of the run listens there now
                 return "rejected"
         return "down"
+
+    def _unsigned(self) -> None:
+        self.stats.unsigned += 1
 
     def _lost(self, message: Message, reason: str) -> None:
         if self.on_lost is not None:

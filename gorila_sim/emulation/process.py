@@ -46,12 +46,12 @@ PROGRESS_EVERY = 10
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What every process of a run knows: the cluster, the network faults, the token and where things are."""
+    """What every process of a run knows: the cluster, the network faults, the key and where things are."""
 
     config: GorilaConfig
     partitions: tuple[Partition, ...]
     degradations: tuple[Degradation, ...]
-    token: str
+    key: bytes
     workdir: Path
     time_scale: float = 1.0
     bind: str = "127.0.0.1"
@@ -96,7 +96,7 @@ class _RunProcess:
         host = cluster_host(
             cluster,
             clock=clock,
-            token=self.spec.token,
+            key=self.spec.key,
             workdir=self.spec.workdir,
             partitions=self.spec.partitions,
             degradations=self.spec.degradations,
@@ -118,14 +118,14 @@ class _RunProcess:
             await self.inbox.get()  # finish
             flushing.cancel()
             await host.stop()
-            writer.flush(cluster.env_steps, host.network.stats.as_dict())
+            writer.flush(cluster.env_steps, host.network.stats.as_dict(), host.failed_writes)
             writer.close()
         self.conn.send(("done",))
 
     async def _flush_every(self, writer: TraceWriter, cluster: Cluster, host: Host) -> None:
         for flushes in itertools.count(1):
             await asyncio.sleep(FLUSH_S)
-            writer.flush(cluster.env_steps, host.network.stats.as_dict())
+            writer.flush(cluster.env_steps, host.network.stats.as_dict(), host.failed_writes)
             if flushes % PROGRESS_EVERY == 0:
                 self.conn.send(("progress", cluster.env_steps, dict(cluster.actor_steps)))
 

@@ -14,11 +14,13 @@ from ..trace import COLUMNS, Trace
 
 @dataclass
 class ProcessTrace:
-    """What one process recorded: its trace rows, and its counts at its last flush."""
+    """What one process recorded: its trace rows, and its counts at its last flush (env steps, messages, and
+    writes to its nodes' disks that failed)."""
 
     records: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {name: [] for name in COLUMNS})
     env_steps: int = 0
     stats: dict[str, int] = field(default_factory=dict)
+    failed_writes: int = 0
 
 
 class TraceWriter:
@@ -33,12 +35,12 @@ class TraceWriter:
         self._file = path.open("ab", buffering=0)
         self._written = dict.fromkeys(COLUMNS, 0)
 
-    def flush(self, env_steps: int, stats: dict[str, int]) -> None:
+    def flush(self, env_steps: int, stats: dict[str, int], failed_writes: int = 0) -> None:
         new = {}
         for name, rows in self.trace.records.items():
             new[name] = rows[self._written[name] :]
             self._written[name] = len(rows)
-        chunk = {"records": new, "env_steps": env_steps, "stats": stats}
+        chunk = {"records": new, "env_steps": env_steps, "stats": stats, "failed_writes": failed_writes}
         self._file.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
 
     def close(self) -> None:
@@ -59,6 +61,7 @@ def read_trace(path: str | Path) -> ProcessTrace:
             for name, rows in chunk["records"].items():
                 result.records[name] += rows
             result.env_steps, result.stats = chunk["env_steps"], chunk["stats"]
+            result.failed_writes = chunk["failed_writes"]
     return result
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from gorila_sim.config import GorilaConfig
+from gorila_sim.emulation.auth import AUTH_HEADER, Signer, new_key
 from gorila_sim.emulation.clock import RunClock
 from gorila_sim.emulation.cluster import cluster_host, make_cluster
 from gorila_sim.emulation.host import Host
-from gorila_sim.emulation.network import TOKEN_HEADER
 from gorila_sim.emulation.wire import encode
 from gorila_sim.gorila import node_main
 from gorila_sim.nodes.cluster import Cluster
@@ -47,16 +46,19 @@ class ShardUnderTest:
     host: Host
     cluster: Cluster
     url: str
-    token: str
+    key: bytes
+    port: int
+    signer: Signer
 
     @property
     def size(self) -> int:
         part = self.cluster.layout.slices[0]
         return part.stop - part.start
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {TOKEN_HEADER: self.token}
+    def headers(self, body: bytes, path: str = "/message") -> dict[str, str]:
+        """The headers of a request with `body`, signed with the run's key."""
+        signature, _ = self.signer.sign("127.0.0.1", self.port, path, body)
+        return {AUTH_HEADER: signature}
 
     async def state(self) -> Params:
         """The shard's version and slice of θ, pulled through the wire (after every message before it)."""
@@ -77,9 +79,10 @@ async def serve_shard(workdir: Path, config: GorilaConfig = CONFIG) -> AsyncIter
     cluster = make_cluster(config, make_problem(config))
     clock = RunClock()
     clock.started(time.monotonic())
-    token = secrets.token_hex(16)
-    async with cluster_host(cluster, clock=clock, token=token, workdir=workdir) as host:
+    key = new_key()
+    async with cluster_host(cluster, clock=clock, key=key, workdir=workdir) as host:
         port = await host.add("shard-0", node_main("shard-0", cluster))
         await host.add("learner-0", idle)
         host.start()
-        yield ShardUnderTest(host, cluster, f"http://127.0.0.1:{port}/message", token)
+        url = f"http://127.0.0.1:{port}/message"
+        yield ShardUnderTest(host, cluster, url, key, port, Signer(key))

@@ -27,7 +27,7 @@ def test_no_acknowledged_update_is_lost_under_concurrent_load(tmp_path):
                     if time.monotonic() >= deadline:
                         return
                     body = shard.push(shard.gradient(rng))
-                    async with session.post(shard.url, data=body, headers=shard.headers) as response:
+                    async with session.post(shard.url, data=body, headers=shard.headers(body)) as response:
                         await response.read()
                         acks += response.status == 200
 
@@ -48,9 +48,8 @@ def test_a_restarted_shard_is_exactly_at_its_checkpoint(tmp_path):
         async with serve_shard(tmp_path) as shard, aiohttp.ClientSession() as session:
             rng = np.random.default_rng(5)
             for _ in range(pushes):
-                async with session.post(
-                    shard.url, data=shard.push(shard.gradient(rng)), headers=shard.headers
-                ) as r:
+                body = shard.push(shard.gradient(rng))
+                async with session.post(shard.url, data=body, headers=shard.headers(body)) as r:
                     assert r.status == 200
             assert (await shard.state()).version == pushes
 

@@ -9,27 +9,28 @@ import aiohttp
 import numpy as np
 from emulation_helpers import ShardUnderTest, serve_shard
 
-from gorila_sim.emulation.network import TOKEN_HEADER
+from gorila_sim.emulation.auth import AUTH_HEADER, Signer, new_key
 from gorila_sim.emulation.validation import body_limit
 from gorila_sim.emulation.wire import MAGIC, decode
 
 REQUESTS = 1_200
 
 
-def malformed(shard: ShardUnderTest, rng: np.random.Generator, i: int) -> tuple[bytes, dict[str, str], int]:
-    """The i-th bad request: (body, headers, the status expected)."""
-    headers = shard.headers
+def malformed(
+    shard: ShardUnderTest, rng: np.random.Generator, i: int
+) -> tuple[bytes, dict[str, str] | None, int]:
+    """The i-th bad request: (body, headers (None: signed with the run's key), the status expected)."""
     good = shard.push(shard.gradient(rng))
     kind = i % 12
     if kind == 0:  # random bytes
-        return rng.bytes(int(rng.integers(0, 300))), headers, 400
+        return rng.bytes(int(rng.integers(0, 300))), None, 400
     if kind == 1:  # a valid frame cut short
-        return good[: int(rng.integers(0, len(good)))], headers, 400
+        return good[: int(rng.integers(0, len(good)))], None, 400
     if kind == 2:  # a wrong tag for the payload
         data = bytearray(good)
         payload = len(MAGIC) + 32 + 2 + len("learner-0") + len("shard-0")
         data[payload] = int(rng.choice([7, 8, 15, 22, 99, 255]))
-        return bytes(data), headers, 400
+        return bytes(data), None, 400
     if kind == 3:  # a wrong dtype code, or a shape that does not match the data
         data = bytearray(good)
         array = data.index(bytes((6, 11, 1)))  # ARRAY, float32, one dimension
@@ -37,30 +38,31 @@ def malformed(shard: ShardUnderTest, rng: np.random.Generator, i: int) -> tuple[
             data[array + 1] = int(rng.integers(13, 256))
         else:
             data[array + 3 : array + 7] = struct.pack("<I", shard.size + int(rng.integers(1, 1000)))
-        return bytes(data), headers, 400
-    if kind == 4:  # no token, or a wrong one
-        wrong = {} if rng.random() < 0.5 else {TOKEN_HEADER: rng.bytes(8).hex()}
+        return bytes(data), None, 400
+    if kind == 4:  # no signature, a malformed one, or one made with another key
+        forged, _ = Signer(new_key()).sign("127.0.0.1", shard.port, "/message", good)
+        wrong = [{}, {AUTH_HEADER: rng.bytes(8).hex()}, {AUTH_HEADER: forged}][i % 3]
         return good, wrong, 401
     if kind == 5:  # over the size limit
-        return good + bytes(body_limit(shard.cluster)), headers, 413
+        return good + bytes(body_limit(shard.cluster)), None, 413
     if kind == 6:  # NaN or infinite gradients
         gradient = shard.gradient(rng)
         gradient[int(rng.integers(shard.size))] = rng.choice([np.nan, np.inf, -np.inf])
-        return shard.push(gradient), headers, 422
+        return shard.push(gradient), None, 422
     if kind == 7:  # a gradient for another shard (its length), or of the wrong dtype, or of the wrong shape
         options = [
             np.zeros(shard.size + 1, dtype=np.float32),
             np.zeros(shard.size, dtype=np.float64),
             np.zeros((shard.size, 1), dtype=np.float32),
         ]
-        return shard.push(options[i % 3]), headers, 422
+        return shard.push(options[i % 3]), None, 422
     if kind == 8:  # a shard that is not this one, or not there at all
-        return shard.push(shard.gradient(rng), dst=str(rng.choice(["shard-1", "shard-7", "x"]))), headers, 404
+        return shard.push(shard.gradient(rng), dst=str(rng.choice(["shard-1", "shard-7", "x"]))), None, 404
     if kind == 9:  # a learner that is not the sender, or not a learner
-        return shard.push(shard.gradient(rng), learner="learner-1", src="learner-0"), headers, 422
+        return shard.push(shard.gradient(rng), learner="learner-1", src="learner-0"), None, 422
     if kind == 10:  # a sender that is not a node of the run
-        return shard.push(shard.gradient(rng), src="intruder"), headers, 404
-    return b"", headers, 400  # empty
+        return shard.push(shard.gradient(rng), src="intruder"), None, 404
+    return b"", None, 400  # empty
 
 
 def test_a_thousand_bad_requests_leave_the_shard_untouched(tmp_path):
@@ -74,6 +76,7 @@ def test_a_thousand_bad_requests_leave_the_shard_untouched(tmp_path):
 
             async def one(session: aiohttp.ClientSession, i: int) -> None:
                 body, headers, expected = malformed(shard, rng, i)
+                headers = shard.headers(body) if headers is None else headers
                 async with limit, session.post(shard.url, data=body, headers=headers) as response:
                     await response.read()
                     statuses.append((response.status, expected))
@@ -109,13 +112,10 @@ def test_the_frames_used_above_are_valid_when_not_spoiled(tmp_path):
         async with serve_shard(tmp_path) as shard:
             message = decode(shard.push(shard.gradient(np.random.default_rng(0))))
             assert message.payload.gradient.shape == (shard.size,)
+            body = shard.push(shard.gradient(np.random.default_rng(1)))
             async with (
                 aiohttp.ClientSession() as session,
-                session.post(
-                    shard.url,
-                    data=shard.push(shard.gradient(np.random.default_rng(1))),
-                    headers=shard.headers,
-                ) as response,
+                session.post(shard.url, data=body, headers=shard.headers(body)) as response,
             ):
                 assert response.status == 200
             assert (await shard.state()).version == 1
@@ -128,16 +128,17 @@ def test_the_control_endpoint_slows_a_node_down_and_checks_its_input(tmp_path):
         async with serve_shard(tmp_path) as shard, aiohttp.ClientSession() as session:
             url = shard.url.replace("/message", "/control")
             asked = [
-                ({"slow_down": "5"}, shard.headers, 200),
-                ({"slow_down": "0.5"}, shard.headers, 200),
-                ({"slow_down": "nan"}, shard.headers, 400),
-                ({"slow_down": "-1"}, shard.headers, 400),
-                ({"speed": "2"}, shard.headers, 400),
-                ({"slow_down": "5"}, {}, 401),
+                (b"slow_down=5", True, 200),
+                (b"slow_down=0.5", True, 200),
+                (b"slow_down=nan", True, 400),
+                (b"slow_down=-1", True, 400),
+                (b"speed=2", True, 400),
+                (b"slow_down=5", False, 401),
             ]
-            for params, headers, expected in asked:
-                async with session.post(url, params=params, headers=headers) as response:
-                    assert response.status == expected, params
+            for body, signed, expected in asked:
+                headers = shard.headers(body, "/control") if signed else {}
+                async with session.post(url, data=body, headers=headers) as response:
+                    assert response.status == expected, body
             assert shard.host.runtimes["shard-0"].fault_factor == 2.5
 
     asyncio.run(asyncio.wait_for(control(), 30))

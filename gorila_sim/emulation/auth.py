@@ -1,0 +1,169 @@
+"""Two-way authentication of the emulator's requests: both ends prove that they hold the run's key, which
+never goes on the wire.
+
+A run has one random key, given to its processes when they start (never over the network). A sender
+(`Signer`) opens a session (8 random bytes) and numbers its requests to each address from 0; every request
+carries, in the `X-Gorila-Auth` header, its session, its number and an HMAC-SHA256, under the key, of both,
+the port it is sent to, the path and the body. A server (`Verifier`) answers 401 unless the HMAC is right
+and the number is new for that session (a request seen before is a replay, refused), and signs its answer:
+an HMAC of the session, the number, the status and the body. A sender trusts only an answer with the right
+signature: anything else at a node's address (another program on a crashed node's port, say) counts as no
+answer, and the message as lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+AUTH_HEADER = "X-Gorila-Auth"
+"""The header of a signed request (session.number.hmac) and of a signed answer (its hmac)."""
+KEY_BYTES = 32
+REPLAY_WINDOW = 4096
+"""How far behind the highest number a server has seen from a session a request may arrive (requests to
+one address overtake each other by the number of them in flight) and still be checked as new."""
+_WINDOW_MASK = (1 << REPLAY_WINDOW) - 1
+
+
+def new_key() -> bytes:
+    """A run's key."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a request's header says: its session, its number and its HMAC."""
+
+    session: bytes
+    number: int
+    mac: bytes
+
+
+def _request_mac(key: bytes, session: bytes, number: int, port: int, path: str, body: bytes) -> bytes:
+    head = b"request\0" + session + number.to_bytes(8, "little") + port.to_bytes(2, "little")
+    mac = hmac.new(key, head + path.encode() + b"\0", hashlib.sha256)
+    mac.update(body)
+    return mac.digest()
+
+
+def _answer_mac(key: bytes, session: bytes, number: int, status: int, body: bytes) -> bytes:
+    head = b"answer\0" + session + number.to_bytes(8, "little") + status.to_bytes(2, "little")
+    mac = hmac.new(key, head, hashlib.sha256)
+    mac.update(body)
+    return mac.digest()
+
+
+class Signer:
+    """The sending side of one process: signs requests and checks the answers' signatures."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self.session = secrets.token_bytes(8)
+        self._numbers: dict[tuple[str, int], itertools.count[int]] = {}
+
+    def sign(self, host: str, port: int, path: str, body: bytes) -> tuple[str, int]:
+        """The header of a request to `host`:`port` and its number (to check the answer with)."""
+        numbers = self._numbers.get((host, port))
+        if numbers is None:
+            numbers = self._numbers[(host, port)] = itertools.count()
+        number = next(numbers)
+        mac = _request_mac(self._key, self.session, number, port, path, body)
+        return f"{self.session.hex()}.{number}.{mac.hex()}", number
+
+    def genuine(self, number: int, status: int, body: bytes, signature: str | None) -> bool:
+        """Whether an answer to request `number` was signed with the run's key."""
+        if signature is None:
+            return False
+        expected = _answer_mac(self._key, self.session, number, status, body)
+        return hmac.compare_digest(signature.encode("ascii", "replace"), expected.hex().encode())
+
+
+class Verifier:
+    """The receiving side of one server (at `port`): checks requests, refuses replays, signs answers."""
+
+    def __init__(self, key: bytes, port: int) -> None:
+        self._key = key
+        self.port = port
+        self._windows: dict[bytes, tuple[int, int]] = {}
+        """Per session: the highest number seen, and a bit per number up to REPLAY_WINDOW below it (set:
+        seen)."""
+
+    @staticmethod
+    def claim(header: str | None) -> Claim | None:
+        """The claim in a request's header; None if there is none or it is malformed."""
+        if header is None:
+            return None
+        session, _, rest = header.partition(".")
+        number, _, mac = rest.partition(".")
+        if len(session) != 16 or len(mac) != 64 or not number.isdecimal() or len(number) > 19:
+            return None
+        try:
+            return Claim(bytes.fromhex(session), int(number), bytes.fromhex(mac))
+        except ValueError:
+            return None
+
+    def genuine(self, claim: Claim, path: str, body: bytes) -> bool:
+        """Whether the request was signed with the run's key, for this server, and not seen before."""
+        expected = _request_mac(self._key, claim.session, claim.number, self.port, path, body)
+        return hmac.compare_digest(claim.mac, expected) and self._new(claim.session, claim.number)
+
+    def sign(self, claim: Claim, status: int, body: bytes) -> str:
+        """The signature of the answer to a genuine request."""
+        return _answer_mac(self._key, claim.session, claim.number, status, body).hex()
+
+    def _new(self, session: bytes, number: int) -> bool:
+        top, seen = self._windows.get(session, (-1, 0))
+        if number > top:
+            ahead = number - top
+            seen = ((seen << ahead) | 1) & _WINDOW_MASK if ahead < REPLAY_WINDOW else 1
+            top = number
+        else:
+            behind = top - number
+            if behind >= REPLAY_WINDOW or (seen >> behind) & 1:
+                return False
+            seen |= 1 << behind
+        self._windows[session] = (top, seen)
+        return True
+
+
+class SignedClient:
+    """Signed POSTs over one aiohttp session (open it first); `on_unsigned()` hears of every answer that was
+    not signed with the run's key."""
+
+    def __init__(self, key: bytes, on_unsigned: Callable[[], None] = lambda: None) -> None:
+        self.signer = Signer(key)
+        self.on_unsigned = on_unsigned
+        self.session: aiohttp.ClientSession | None = None
+
+    def open(self, **options: object) -> None:
+        """Open the session; `options` are aiohttp.ClientSession's."""
+        self.session = aiohttp.ClientSession(**options)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    async def post(self, host: str, port: int, path: str, body: bytes) -> int | None:
+        """POST a signed request: the status of its signed answer; None without one (no answer, or one not
+        signed with the run's key)."""
+        assert self.session is not None, "SignedClient.open() first"
+        signature, number = self.signer.sign(host, port, path, body)
+        try:
+            async with self.session.post(
+                f"http://{host}:{port}{path}", data=body, headers={AUTH_HEADER: signature}
+            ) as response:
+                answer = await response.read()
+                status = response.status
+                signed = response.headers.get(AUTH_HEADER)
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return None
+        if not self.signer.genuine(number, status, answer, signed):
+            self.on_unsigned()
+            return None
+        return status
