@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from netmodels import Fifo
+
 from .config import GorilaConfig
 from .nodes.actor import actor
 from .nodes.bundle import bundle
 from .nodes.cluster import Cluster
 from .nodes.learner import learner
-from .nodes.messages import Push
+from .nodes.messages import Params, Push
 from .nodes.replay import replay
 from .nodes.shard import shard
 from .problems import make_problem
@@ -58,6 +60,10 @@ def node_main(name: str, cluster: Cluster) -> NodeMain:
     raise ValueError(f"no Gorila node is named {name!r} (nodes: {', '.join(node_names(config))})")
 
 
+INTERFACE_SAMPLE_S = 0.05
+"""Run seconds between two samples of the finite network interfaces' busy time in the trace."""
+
+
 def build(config: GorilaConfig, trace: Trace) -> tuple[Simulation, Cluster]:
     """The simulation with every node of the cluster added (and started)."""
     sim = Simulation(
@@ -65,11 +71,23 @@ def build(config: GorilaConfig, trace: Trace) -> tuple[Simulation, Cluster]:
         link_for=link_for(config),
         on_lost=lambda message, why: trace_lost(trace, sim.now, message, why),
         on_state=lambda event: trace.lifecycle(event.time, event.node, event.state),
+        on_delivered=lambda message: trace_delivered(trace, sim.now, message),
     )
     cluster = Cluster(config, make_problem(config), trace, sim.loop.stop)
     cluster.learner_names = learner_names(config)
     for name in node_names(config):
         sim.add_node(name, node_main(name, cluster), config.nodes.get(role_of(name)))
+    shaped = [name for name, node in sim.nodes.items() if node.egress or node.ingress]
+    if shaped:
+
+        def sample(_: object) -> None:
+            now = sim.now
+            for name in shaped:
+                node = sim.nodes[name]
+                trace_interfaces(trace, now, name, node.egress, node.ingress)
+            sim.loop.schedule(now + INTERFACE_SAMPLE_S, sample, None)
+
+        sim.loop.schedule(INTERFACE_SAMPLE_S, sample, None)
     return sim, cluster
 
 
@@ -78,6 +96,28 @@ def trace_lost(trace: Trace, now: float, message: Message, why: str) -> None:
     if isinstance(message.payload, Push):
         fate = "shard_down" if why == "down" else "lost"
         trace.gradient(now, message.payload.learner, index_of(message.dst), fate, -1)
+
+
+def trace_delivered(trace: Trace, now: float, message: Message) -> None:
+    """Trace a gradient slice reaching its shard, or a slice of θ its puller, with its queueing time."""
+    payload = message.payload
+    if type(payload) is Push:
+        kind = "gradient"
+    elif type(payload) is Params:
+        kind = "params"
+    else:
+        return
+    trace.message(now, kind, message.src, message.dst, payload.version, message.sent_at, message.queued)
+
+
+def trace_interfaces(trace: Trace, now: float, node: str, egress: Fifo | None, ingress: Fifo | None) -> None:
+    """Trace how long `node`'s interfaces have been busy since the start."""
+    trace.interfaces(
+        now,
+        node,
+        math.nan if egress is None else egress.busy_until(now),
+        math.nan if ingress is None else ingress.busy_until(now),
+    )
 
 
 def run(

@@ -19,7 +19,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "episodes": ("time", "wall", "actor", "ret", "length", "env_steps"),
     "lifecycle": ("time", "wall", "node", "state"),
     "targets": ("time", "wall", "learner", "server_updates"),
+    "messages": ("time", "wall", "kind", "src", "dst", "version", "sent", "queued"),
+    "interfaces": ("time", "wall", "node", "egress_busy", "ingress_busy"),
 }
+
+MESSAGE_KINDS = ("gradient", "params")
+"""The messages traced when delivered: a learner's gradient slice to a shard, a shard's slice of θ."""
 
 
 class Trace:
@@ -46,6 +51,17 @@ class Trace:
 
     def target(self, now: float, learner: str, server_updates: float) -> None:
         self.records["targets"].append((now, self.wall(), learner, server_updates))
+
+    def message(
+        self, now: float, kind: str, src: str, dst: str, version: int, sent: float, queued: float
+    ) -> None:
+        """A gradient or a slice of θ (of `version`) delivered at `now`: sent at `sent`, `queued` seconds of
+        which it waited for its turn on interfaces and links."""
+        self.records["messages"].append((now, self.wall(), kind, src, dst, version, sent, queued))
+
+    def interfaces(self, now: float, node: str, egress_busy: float, ingress_busy: float) -> None:
+        """A node's interfaces' busy seconds since the start (NaN for an infinite one), sampled at `now`."""
+        self.records["interfaces"].append((now, self.wall(), node, egress_busy, ingress_busy))
 
     def table(self, name: str) -> dict[str, np.ndarray]:
         """One table as columns."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from netmodels import Degradation, NodeModel, Partition
 
 from ..config import GorilaConfig
-from ..gorila import trace_lost
+from ..gorila import trace_delivered, trace_lost
 from ..nodes.cluster import Cluster
 from ..problems import Problem
 from ..topology import learner_names, link_for, node_names, role_of
@@ -41,7 +41,8 @@ def cluster_host(
 ) -> Host:
     """A Host for nodes of `cluster` (add them with `node_main` and `node_model`): the run's nodes and
     links, the payload checks and size limit at its servers, disks in `workdir`/disks and addresses in
-    `workdir`/ports; a gradient lost on the way is traced as the simulator traces it."""
+    `workdir`/ports; a gradient lost on the way, and a gradient or a slice of θ delivered, are traced as the
+    simulator traces them."""
     config = cluster.config
 
     return Host(
@@ -58,6 +59,7 @@ def cluster_host(
         max_body=body_limit(cluster),
         bind=bind,
         on_lost=lambda message, why: trace_lost(cluster.trace, clock.now(), message, why),
+        on_delivered=lambda message: trace_delivered(cluster.trace, clock.now(), message),
         on_error=on_error,
     )
 

@@ -26,7 +26,8 @@ class Host:
     node (its server starts and its address is published), then `host.start()` runs their code.
 
     `nodes` names every node of the run (the ones a node may send to); `disks` is the directory of their
-    disks; `on_error(node, error)` hears of a node whose code raised.
+    disks; `on_delivered(message)` hears of every message handed to one of its nodes (past the ingress);
+    `on_error(node, error)` hears of a node whose code raised.
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class Host:
         max_body: int = DEFAULT_MAX_BODY,
         bind: str = "127.0.0.1",
         on_lost: Callable[[Message, str], None] | None = None,
+        on_delivered: Callable[[Message], None] | None = None,
         on_error: Callable[[str, BaseException], None] | None = None,
     ) -> None:
         self.nodes = frozenset(nodes)
@@ -69,6 +71,7 @@ class Host:
         self._max_body = max_body
         self._bind = bind
         self._on_error = on_error
+        self._on_delivered = on_delivered
         self._mains: dict[str, NodeMain] = {}
         self._servers: list[NodeServer] = []
         self._disks: list[Disk] = []
@@ -98,6 +101,7 @@ class Host:
             nodes=self.nodes,
             model=model,
             fault_factor=fault_factor,
+            on_delivered=self._on_delivered,
         )
         server = NodeServer(
             node_routes(runtime, nodes=self.nodes, check=self._check),

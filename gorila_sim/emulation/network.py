@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from netmodels import Degradation, LinkModel, Partition, Streams, degrade
+from netmodels import Degradation, Fifo, LinkModel, Partition, Streams, degrade
 from netmodels.link import Channel
 
 from ..runtime import Message, NetworkStats
@@ -39,10 +39,11 @@ class WireStats(NetworkStats):
 
 
 class WireNetwork:
-    """Carries the messages of one process's nodes: each goes through its link's seeded channel (the same
-    draws as in the simulator), the partitions and degradations in force when it is sent, then waits at
-    the sender until its arrival time and is POSTed to the receiver. On a link that keeps order, a message
-    is POSTed only once the one before it on that link was answered.
+    """Carries the messages of one process's nodes: each goes through the partitions in force when it is
+    sent, its sender's egress, its link's seeded channel (the same draws and the same transmission queue as
+    in the simulator) and the degradations, then waits at the sender until its arrival time and is POSTed
+    to the receiver. On a link that keeps order, a message is POSTed only once the one before it on that
+    link was answered. The time it waited on the egress and the link is added to its `queued`.
 
     `on_lost(message, reason)` hears of every message lost on a link, to a partition, or to a receiver
     that is down (reason "link", "partition" or "down").
@@ -86,8 +87,9 @@ class WireNetwork:
         await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self._client.close()
 
-    def send(self, message: Message) -> None:
-        """Send `message` (its `sent_at` is now); TypeError if the wire cannot carry its payload."""
+    def send(self, message: Message, egress: Fifo | None = None) -> None:
+        """Send `message` (its `sent_at` is now) through the sender's `egress` (None: infinite); TypeError if
+        the wire cannot carry its payload."""
         data = encode(message)
         stats = self.stats
         stats.sent += 1
@@ -96,8 +98,16 @@ class WireNetwork:
             stats.lost_partition += 1
             self._lost(message, "partition")
             return
+        departure = now
+        if egress is not None:
+            departure = egress.serve(now, message.size)
+            message.queued += egress.last_wait
         channel, ordered = self._channel(src, dst)
-        times = channel.transmit(now, message.size)
+        times = channel.transmit(departure, message.size)
+        if channel.fifo is not None:
+            message.queued += channel.fifo.last_wait
+        if message.queued:
+            data = encode(message)
         if times and self._degradations:
             times = degrade(self._degradations, src, dst, now, times, self._degradation_rng)
         if not times:

@@ -28,7 +28,7 @@ from typing import Any
 from netmodels import Degradation, Partition
 
 from ..config import GorilaConfig
-from ..gorila import node_main
+from ..gorila import INTERFACE_SAMPLE_S, node_main, trace_interfaces
 from ..nodes.cluster import Cluster
 from ..problems import make_problem
 from .clock import RunClock
@@ -114,17 +114,22 @@ class _RunProcess:
             clock.started(start)
             await asyncio.sleep(clock.wall_until(0.0))
             host.start()
-            flushing = asyncio.get_running_loop().create_task(self._flush_every(writer, cluster, host))
+            flushing = asyncio.get_running_loop().create_task(self._flush_every(writer, cluster, host, clock))
             await self.inbox.get()  # finish
             flushing.cancel()
             await host.stop()
+            _sample_interfaces(cluster, host, clock.now())
             writer.flush(cluster.env_steps, host.network.stats.as_dict(), host.failed_writes)
             writer.close()
         self.conn.send(("done",))
 
-    async def _flush_every(self, writer: TraceWriter, cluster: Cluster, host: Host) -> None:
+    async def _flush_every(self, writer: TraceWriter, cluster: Cluster, host: Host, clock: RunClock) -> None:
+        sampled = 0.0
         for flushes in itertools.count(1):
             await asyncio.sleep(FLUSH_S)
+            if clock.now() >= sampled + INTERFACE_SAMPLE_S:
+                sampled = clock.now()
+                _sample_interfaces(cluster, host, sampled)
             writer.flush(cluster.env_steps, host.network.stats.as_dict(), host.failed_writes)
             if flushes % PROGRESS_EVERY == 0:
                 self.conn.send(("progress", cluster.env_steps, dict(cluster.actor_steps)))
@@ -142,3 +147,10 @@ class _RunProcess:
 
     def _error(self, node: str, error: BaseException) -> None:
         self.conn.send(("error", f"node {node}", "".join(traceback.format_exception(error))))
+
+
+def _sample_interfaces(cluster: Cluster, host: Host, now: float) -> None:
+    """Trace the busy time of this process's nodes' finite interfaces, as the simulator samples it."""
+    for name, runtime in host.runtimes.items():
+        if runtime.egress is not None or runtime.ingress is not None:
+            trace_interfaces(cluster.trace, now, name, runtime.egress, runtime.ingress)

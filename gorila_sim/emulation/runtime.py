@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import secrets
 import time
-from collections.abc import Collection, Coroutine, MutableMapping
+from collections.abc import Callable, Collection, Coroutine, MutableMapping
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from netmodels import NodeModel, Streams
+from netmodels import Fifo, NodeModel, Streams
 
 from ..runtime import Message
 from .clock import RunClock
@@ -29,8 +30,12 @@ class EmulatedRuntime:
     Time is the run's clock (`now()` is run seconds since the shared start; a time scale stretches every
     duration below into that many more wall seconds). `compute(cost)` sleeps the node model's compute time
     for `cost` (stragglers, slowdown episodes, a slowdown fault's factor), on top of whatever real
-    computation the node did. Messages go out through the process's WireNetwork; the node's server hands
-    incoming ones to `deliver`. `disk` is the node's Disk, which outlives its process.
+    computation the node did, on one of the model's `cores`: later computations wait for a free core in
+    FIFO order, and the time is drawn when one starts, as in the simulator. Messages go out through the
+    node's egress (a FIFO at the model's `egress` rate) and the process's WireNetwork; the node's server
+    hands incoming ones to `deliver`, which passes them through the node's ingress (a FIFO at the model's
+    `ingress` rate, in the order they came) before `on_delivered` hears of them and the node sees them.
+    `disk` is the node's Disk, which outlives its process.
     """
 
     def __init__(
@@ -44,13 +49,18 @@ class EmulatedRuntime:
         nodes: Collection[str],
         model: NodeModel | None = None,
         fault_factor: float = 1.0,
+        on_delivered: Callable[[Message], None] | None = None,
     ) -> None:
         self.name = name
         self.disk = disk
         self.fault_factor = fault_factor
         """Multiplies every compute time: the product of the slowdown faults in force."""
+        self.on_delivered = on_delivered
+        model = model or NodeModel()
+        self.egress = None if model.egress in (None, math.inf) else Fifo(model.egress)
+        self.ingress = None if model.ingress in (None, math.inf) else Fifo(model.ingress)
         self._streams = Streams(seed, "node", name)
-        self._behaviour = (model or NodeModel()).behaviour(self._streams)
+        self._behaviour = model.behaviour(self._streams)
         self._clock = clock
         self._network = network
         self._nodes = nodes
@@ -58,7 +68,10 @@ class EmulatedRuntime:
         self._calls: dict[int, asyncio.Future[Any]] = {}
         # Call ids start at a random place, so a reply meant for an earlier life of this node never matches.
         self._ids = itertools.count(secrets.randbits(62))
-        self._owed = 0.0
+        self._free_cores: asyncio.Queue[int] = asyncio.Queue()
+        for core in range(model.cores):
+            self._free_cores.put_nowait(core)
+        self._owed = [0.0] * model.cores  # per core: run time slept short (> 0) or long (< 0) so far
 
     # -- the runtime API ----------------------------------------------------------------------------
     @property
@@ -76,12 +89,11 @@ class EmulatedRuntime:
     def compute(self, cost: float) -> Coroutine[Any, Any, None]:
         if not cost >= 0:
             raise ValueError(f"compute: cost must be >= 0, got {cost!r}")
-        duration = self._behaviour.compute_time(cost, self.now()) * self.fault_factor
-        return self._spend(self._clock.wall(duration))
+        return self._compute(cost)
 
     def send(self, dst: str, payload: Any, size: int = 0) -> None:
         self._check_node(dst, "send")
-        self._network.send(Message(self.name, dst, payload, size, 0, None, self.now()))
+        self._network.send(Message(self.name, dst, payload, size, 0, None, self.now()), self.egress)
 
     def receive(self, timeout: float | None = None) -> Coroutine[Any, Any, Message]:
         if timeout is None:
@@ -98,18 +110,31 @@ class EmulatedRuntime:
         reply = loop.create_future()
         self._calls[call_id] = reply
         reply.add_done_callback(partial(self._call_done, call_id))
-        self._network.send(Message(self.name, dst, payload, size, call_id, None, self.now()))
+        self._network.send(Message(self.name, dst, payload, size, call_id, None, self.now()), self.egress)
         if timeout is not None:
             error = TimeoutError(f"call {call_id} from {self.name!r} to {dst!r} timed out")
             loop.call_later(self._clock.wall(timeout), _expire, reply, error)
         return reply
 
     def reply(self, request: Message, payload: Any, size: int = 0) -> None:
-        self._network.send(Message(self.name, request.src, payload, size, 0, request.id, self.now()))
+        reply = Message(self.name, request.src, payload, size, 0, request.id, self.now())
+        self._network.send(reply, self.egress)
 
     # -- the emulator's side ------------------------------------------------------------------------
     def deliver(self, message: Message) -> None:
-        """A message that reached this node's server: a reply for a pending call, or one for the mailbox."""
+        """A message that reached this node's server: it takes its turn on the ingress, then is handed on."""
+        ingress = self.ingress
+        if ingress is None:
+            self._hand_over(message)
+            return
+        done = ingress.serve(self.now(), message.size)
+        message.queued += ingress.last_wait
+        asyncio.get_running_loop().call_later(self._clock.wall_until(done), self._hand_over, message)
+
+    def _hand_over(self, message: Message) -> None:
+        """A reply for a pending call, or a message for the mailbox."""
+        if self.on_delivered is not None:
+            self.on_delivered(message)
         if message.reply_to is None:
             self._mailbox.put_nowait(message)
             return
@@ -123,15 +148,24 @@ class EmulatedRuntime:
         """Multiply the time of every computation started from now on by `factor`."""
         self.fault_factor *= factor
 
-    async def _spend(self, seconds: float) -> None:
-        self._owed += seconds
-        if self._owed < QUANTUM_S:
+    async def _compute(self, cost: float) -> None:
+        core = await self._free_cores.get()
+        try:
+            duration = self._behaviour.compute_time(cost, self.now()) * self.fault_factor
+            await self._spend(core, self._clock.wall(duration))
+        finally:
+            self._free_cores.put_nowait(core)
+
+    async def _spend(self, core: int, seconds: float) -> None:
+        owed = self._owed[core] + seconds
+        if owed < QUANTUM_S:
+            self._owed[core] = owed
             await asyncio.sleep(0)
             return
         started = time.monotonic()
-        await asyncio.sleep(self._owed)
-        # A late wake-up is credited to the next computations, up to a quantum.
-        self._owed = max(self._owed - (time.monotonic() - started), -QUANTUM_S)
+        await asyncio.sleep(owed)
+        # A late wake-up is credited to the core's next computations, up to a quantum.
+        self._owed[core] = max(owed - (time.monotonic() - started), -QUANTUM_S)
 
     def _call_done(self, call_id: int, reply: asyncio.Future[Any]) -> None:
         self._calls.pop(call_id, None)

@@ -2,8 +2,8 @@
 
 A frame is a header, the envelope, and one value (the payload):
 
-    b"GW" and a version byte (1)
-    id (u64), reply_to (i64, -1 when the message is not a reply), sent_at (f64), size (i64)
+    b"GW" and a version byte (2)
+    id (u64), reply_to (i64, -1 when the message is not a reply), sent_at (f64), queued (f64), size (i64)
     src and dst, each a length byte and that many bytes of UTF-8
 
 A value is a tag byte and its body, all little-endian:
@@ -32,7 +32,7 @@ from ..dqn import Batch
 from ..nodes.messages import Params, Pull, Push, Sample, Transitions
 from ..runtime import Message
 
-MAGIC = b"GW\x01"
+MAGIC = b"GW\x02"
 MAX_DIMS = 8
 
 NONE, FALSE, TRUE, INT, FLOAT, STR, ARRAY = range(7)
@@ -81,7 +81,7 @@ DTYPES = tuple(
 """The array element types the wire carries; an array's dtype code is its index here plus one."""
 _DTYPE_CODE = {dtype.newbyteorder("="): code for code, dtype in enumerate(DTYPES, start=1)}
 
-_ENVELOPE = struct.Struct("<Qqdq")
+_ENVELOPE = struct.Struct("<Qqddq")
 _I64, _F64, _U32 = struct.Struct("<q"), struct.Struct("<d"), struct.Struct("<I")
 
 
@@ -94,7 +94,7 @@ def encode(message: Message) -> bytes:
     reply_to = -1 if message.reply_to is None else message.reply_to
     if message.id < 0 or reply_to < -1 or message.size < 0:
         raise ValueError(f"encode: id, reply_to and size must be >= 0, got {message!r}")
-    chunks = [MAGIC, _ENVELOPE.pack(message.id, reply_to, message.sent_at, message.size)]
+    chunks = [MAGIC, _ENVELOPE.pack(message.id, reply_to, message.sent_at, message.queued, message.size)]
     for name in (message.src, message.dst):
         raw = name.encode()
         if not 0 < len(raw) < 256:
@@ -176,9 +176,9 @@ def decode(data: bytes) -> Message:
     reader = _Reader(data)
     if bytes(reader.take(len(MAGIC), "the header")) != MAGIC:
         raise WireError(f"not a frame of this format (it starts {bytes(data[:3])!r}, expected {MAGIC!r})")
-    id_, reply_to, sent_at, size = reader.unpack(_ENVELOPE, "the envelope")
-    if reply_to < -1 or size < 0 or not math.isfinite(sent_at):
-        raise WireError(f"bad envelope: reply_to={reply_to}, size={size}, sent_at={sent_at}")
+    id_, reply_to, sent_at, queued, size = reader.unpack(_ENVELOPE, "the envelope")
+    if reply_to < -1 or size < 0 or not math.isfinite(sent_at) or not 0 <= queued < math.inf:
+        raise WireError(f"bad envelope: reply_to={reply_to}, size={size}, sent_at={sent_at}, queued={queued}")
     src = reader.text(reader.byte("src's length"), "src")
     dst = reader.text(reader.byte("dst's length"), "dst")
     if not src or not dst:
@@ -186,7 +186,7 @@ def decode(data: bytes) -> Message:
     payload = _decode_value(reader, None, "payload")
     if reader.left:
         raise WireError(f"{reader.left} bytes after the payload's end at byte {reader.at}")
-    return Message(src, dst, payload, size, id_, None if reply_to == -1 else reply_to, sent_at)
+    return Message(src, dst, payload, size, id_, None if reply_to == -1 else reply_to, sent_at, queued)
 
 
 def _decode_value(reader: _Reader, kind: type | None, what: str) -> Any:

@@ -28,7 +28,7 @@ def malformed(
         return good[: int(rng.integers(0, len(good)))], None, 400
     if kind == 2:  # a wrong tag for the payload
         data = bytearray(good)
-        payload = len(MAGIC) + 32 + 2 + len("learner-0") + len("shard-0")
+        payload = len(MAGIC) + 40 + 2 + len("learner-0") + len("shard-0")
         data[payload] = int(rng.choice([7, 8, 15, 22, 99, 255]))
         return bytes(data), None, 400
     if kind == 3:  # a wrong dtype code, or a shape that does not match the data

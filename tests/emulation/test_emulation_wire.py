@@ -116,7 +116,7 @@ def test_a_wrong_magic_or_version_is_refused():
 
 def payload_at(data: bytes) -> int:
     """Where the payload starts in a frame from `frame`."""
-    return len(MAGIC) + struct.calcsize("<Qqdq") + 2 + len("learner-0") + len("shard-0")
+    return len(MAGIC) + struct.calcsize("<Qqddq") + 2 + len("learner-0") + len("shard-0")
 
 
 def test_an_unknown_tag_is_refused():

@@ -1,0 +1,92 @@
+"""Finite capacity in the emulator: the simulator's FIFO interfaces and cores, in real time."""
+
+import asyncio
+
+import pytest
+
+from gorila_sim.emulation import LocalEmulation
+from gorila_sim.runtime import Runtime, Simulation
+from netmodels import Constant, LinkModel, NodeModel
+
+SLACK = 0.03
+"""Run seconds that loopback, the event loop and a busy machine may add (at time scale 1)."""
+
+
+def incast(make, senders: int, size: int, ingress: float, latency: float) -> list[tuple[float, float]]:
+    """(arrival, queued) of each message when `senders` nodes send `size` bytes at t = 0 to one receiver."""
+    arrivals: list[tuple[float, float]] = []
+
+    async def receiver(rt: Runtime) -> None:
+        while True:
+            message = await rt.receive()
+            arrivals.append((rt.now(), message.queued))
+
+    def sender(rt: Runtime):
+        async def main(rt: Runtime) -> None:
+            rt.send("receiver", "gradient", size)
+
+        return main
+
+    run = make(LinkModel(latency=Constant(latency)))
+    run.add_node("receiver", receiver, NodeModel(ingress=ingress))
+    for i in range(senders):
+        run.add_node(f"sender-{i}", sender(i))
+    run.run(until=latency + senders * size / ingress + 0.5)
+    return sorted(arrivals)
+
+
+def test_incast_at_a_finite_ingress_queues_as_in_the_simulator():
+    n, size, rate, latency = 5, 200_000, 10e6, 0.05  # 20 ms per message on the ingress
+    simulated = incast(lambda link: Simulation(default_link=link), n, size, rate, latency)
+    emulated = incast(lambda link: LocalEmulation(default_link=link), n, size, rate, latency)
+    assert [t for t, _ in simulated] == pytest.approx([latency + (k + 1) * size / rate for k in range(n)])
+    assert len(emulated) == n
+    for (t_sim, q_sim), (t_emu, q_emu) in zip(simulated, emulated, strict=True):
+        assert t_sim <= t_emu + 0.005 and t_emu < t_sim + SLACK
+        assert q_emu == pytest.approx(q_sim, abs=SLACK)
+    assert emulated[-1][1] > (n - 2) * size / rate  # the last one waited for the others
+
+
+def test_without_an_ingress_limit_the_incast_arrives_at_once():
+    emulated = incast(lambda link: LocalEmulation(default_link=link), 5, 200_000, float("inf"), 0.05)
+    assert all(0.05 <= t < 0.05 + SLACK and q == 0 for t, q in emulated)
+
+
+def test_the_egress_sends_one_message_at_a_time():
+    arrivals: dict[str, float] = {}
+    size, rate = 100_000, 5e6  # 20 ms per message on the egress
+
+    async def sender(rt: Runtime) -> None:
+        for i in range(4):
+            rt.send(f"receiver-{i}", i, size)
+
+    def receiver(name: str):
+        async def main(rt: Runtime) -> None:
+            message = await rt.receive()
+            arrivals[name] = (rt.now(), message.queued)
+
+        return main
+
+    emulation = LocalEmulation()
+    emulation.add_node("sender", sender, NodeModel(egress=rate))
+    for i in range(4):
+        emulation.add_node(f"receiver-{i}", receiver(f"receiver-{i}"))
+    emulation.run(until=0.3)
+    for i in range(4):
+        arrived, queued = arrivals[f"receiver-{i}"]
+        assert (i + 1) * size / rate <= arrived + 0.005 < (i + 1) * size / rate + SLACK
+        assert queued == pytest.approx(i * size / rate, abs=0.005)
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 0.2), (2, 0.1)])
+def test_computations_beyond_the_cores_wait_their_turn(cores: int, expected: float):
+    ended = []
+
+    async def worker(rt: Runtime) -> None:
+        await asyncio.gather(rt.compute(0.1), rt.compute(0.1))
+        ended.append(rt.now())
+
+    emulation = LocalEmulation()
+    emulation.add_node("worker", worker, NodeModel(cores=cores))
+    emulation.run(until=0.4)
+    assert expected <= ended[0] + 0.005 < expected + SLACK
