@@ -13,9 +13,18 @@ the largest relative difference over the scenarios of mean staleness and of the 
 |emulated - simulated| / simulated, 0 when both are equal, and with a simulated discard rate of at least
 one gradient's worth (a rate of 0 in the simulator, 3 discards in the emulator reads as 300%).
 
+Then contention: ps-bottleneck made small enough for one process per node (8 bundles push 2 MB gradients
+into one shard whose ingress takes 1 Gbit/s; see CONTENTION), where the shard's ingress is the bottleneck.
+Printed: the same rows, the shard's ingress busy fraction and the split of a gradient's age; RESULT adds
+
+    contention_staleness_rel_diff=... contention_updates_rel_diff=... contention_ingress_rel_diff=...
+
+the relative differences of mean staleness, of applied gradients per run second and of the shard's ingress
+busy fraction.
+
     python bench/fidelity.py [--quick] [--time-scale S] [--scenarios a,b,c]
 
-A full run takes about 70 s; --quick under a minute.
+A full run takes about two minutes; --quick under a minute.
 """
 
 from __future__ import annotations
@@ -26,12 +35,15 @@ import time
 
 import numpy as np
 
+from gorila_sim.delays import AGE_PARTS, age_split, utilisation
 from gorila_sim.emulation import emulate_scenario
 from gorila_sim.gorila import RunResult, mean_return_curve
 from gorila_sim.scenario import load_scenario, resolve, run_scenario
 from gorila_sim.trace import FATES
 
 SCENARIOS = ("baseline", "straggler-learners", "shard-crash")
+CONTENTION = ("ps-bottleneck", ["topology.actors=8", "topology.shards=1", "training.surrogate_size=500000"])
+"""The contention scenario and its overrides: 9 processes, an ingress offered about twice what it takes."""
 DISCARDS = tuple(fate for fate in FATES if fate != "applied")
 
 
@@ -85,22 +97,31 @@ def mean_return(result: RunResult) -> float:
     return float(np.mean(returns)) if returns.size else math.nan
 
 
-def compare(name: str, until: float, time_scale: float) -> tuple[float, float]:
-    """Run scenario `name` both ways to run time `until`, print the distances; the two RESULT numbers."""
-    scenario = load_scenario(resolve(name), [f"stop.sim_time={until}", "stop.env_steps=10000000"])
+def row(label: str, sim: float, emu: float, resolution: float = 0.0) -> None:
+    print(f"  {label:34}{sim:12.4g}{emu:12.4g}{rel_diff(emu, sim, resolution):10.1%}")
+
+
+def both_ways(name: str, until: float, time_scale: float, overrides=()) -> tuple[RunResult, RunResult]:
+    """Scenario `name` run in the simulator and the emulator to run time `until`."""
+    settings = [f"stop.sim_time={until}", "stop.env_steps=10000000", *overrides]
+    scenario = load_scenario(resolve(name), settings)
     simulated = run_scenario(scenario)
     started = time.perf_counter()
     emulated = emulate_scenario(scenario, time_scale=time_scale)
     wall = time.perf_counter() - started
+    print(f"\n{name}: {until} s of run time; the emulation took {wall:.1f} s wall at time scale {time_scale}")
+    if overrides:
+        print(f"  (with {' '.join(overrides)})")
+    print(f"  {'':34}{'simulated':>12}{'emulated':>12}{'rel diff':>10}")
+    return simulated, emulated
+
+
+def compare(name: str, until: float, time_scale: float) -> tuple[float, float]:
+    """Run scenario `name` both ways to run time `until`, print the distances; the two RESULT numbers."""
+    simulated, emulated = both_ways(name, until, time_scale)
     s_sim, s_emu = staleness(simulated), staleness(emulated)
     d_sim, d_emu = discard_rates(simulated), discard_rates(emulated)
-    print(f"\n{name}: {until} s of run time; the emulation took {wall:.1f} s wall at time scale {time_scale}")
-    print(f"  {'':34}{'simulated':>12}{'emulated':>12}{'rel diff':>10}")
-
     resolution = 1.0 / max(1, simulated.trace.table("gradients")["fate"].size)
-
-    def row(label: str, sim: float, emu: float, resolution: float = 0.0) -> None:
-        print(f"  {label:34}{sim:12.4g}{emu:12.4g}{rel_diff(emu, sim, resolution):10.1%}")
 
     row("staleness mean (applied)", _mean(s_sim), _mean(s_emu))
     print(f"  {'staleness KS statistic':34}{ks_statistic(s_sim, s_emu):24.3f}")
@@ -119,6 +140,29 @@ def compare(name: str, until: float, time_scale: float) -> tuple[float, float]:
     return rel_diff(_mean(s_emu), _mean(s_sim)), discards
 
 
+def contention(until: float, time_scale: float) -> dict[str, float]:
+    """The contention scenario both ways; the relative differences of staleness, updates and ingress."""
+    name, overrides = CONTENTION
+    simulated, emulated = both_ways(name, until, time_scale, overrides)
+    s_sim, s_emu = staleness(simulated), staleness(emulated)
+    row("staleness mean (applied)", _mean(s_sim), _mean(s_emu))
+    print(f"  {'staleness KS statistic':34}{ks_statistic(s_sim, s_emu):24.3f}")
+    u_sim, u_emu = (r.summary["gradients"]["applied"] / until for r in (simulated, emulated))
+    row("applied gradients / run s", u_sim, u_emu)
+    i_sim, i_emu = (
+        utilisation(r.trace.table("interfaces"))["shard"]["ingress"] for r in (simulated, emulated)
+    )
+    row("shard ingress busy fraction", i_sim, i_emu)
+    a_sim, a_emu = (age_split(r.trace.table("messages")) for r in (simulated, emulated))
+    for part in (*AGE_PARTS, "age"):
+        row(f"gradient age: {part} (ms)", 1e3 * a_sim[part], 1e3 * a_emu[part])
+    return {
+        "staleness": rel_diff(_mean(s_emu), _mean(s_sim)),
+        "updates": rel_diff(u_emu, u_sim),
+        "ingress": rel_diff(i_emu, i_sim),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="0.6 s of run time per scenario, under a minute")
@@ -132,7 +176,14 @@ def main() -> None:
     results = [compare(name, until, time_scale) for name in args.scenarios.split(",")]
     staleness_diff = max(r[0] for r in results)
     discard_diff = max(r[1] for r in results)
-    print(f"RESULT staleness_rel_diff={staleness_diff:.3f} discard_rel_diff={discard_diff:.3f}")
+    contended = contention(0.8 if args.quick else 1.5, time_scale)
+    print(
+        f"RESULT staleness_rel_diff={staleness_diff:.3f} discard_rel_diff={discard_diff:.3f}"
+        f" contention_staleness_rel_diff={contended['staleness']:.3f}"
+        f" contention_updates_rel_diff={contended['updates']:.3f}"
+        f" contention_ingress_rel_diff={contended['ingress']:.3f}"
+        f" mode={'quick' if args.quick else 'full'}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ its own transmission times).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -29,8 +28,8 @@ def gradient_ages(messages: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     kinds = messages["kind"]
     if not kinds.size:
         return {name: np.array([]) for name in (*AGE_PARTS, "age")}
-    src, dst, versions = messages["src"], messages["dst"], messages["version"]
-    delivered, sent, queued = (messages[c].astype(float) for c in ("time", "sent", "queued"))
+    src, dst, versions = (messages[c].tolist() for c in ("src", "dst", "version"))
+    delivered, sent, queued = (messages[c].astype(float).tolist() for c in ("time", "sent", "queued"))
     params = np.flatnonzero(kinds == "params")
     gradients = np.flatnonzero(kinds == "gradient")
     # In time order: a slice of θ counts when it is delivered, a gradient when it is sent.
@@ -71,28 +70,26 @@ def utilisation(interfaces: dict[str, np.ndarray]) -> dict[str, dict[str, float]
     """Each role's mean busy fraction of its egress and ingress over the run, from the trace's
     `interfaces` table (its latest sample per node); roles without finite interfaces are left out."""
     latest: dict[str, tuple[float, float, float]] = {}
-    for t, node, egress, ingress in zip(
-        interfaces["time"], interfaces["node"], interfaces["egress_busy"], interfaces["ingress_busy"], strict=True
-    ):
+    columns = (interfaces[c] for c in ("time", "node", "egress_busy", "ingress_busy"))
+    for t, node, egress, ingress in zip(*columns, strict=True):
         latest[node] = (t, egress, ingress)
-    by_role: dict[str, list[tuple[float, float]]] = {}
-    for node, (t, egress, ingress) in latest.items():
-        if t > 0:
-            by_role.setdefault(role_of(node), []).append((egress / t, ingress / t))
+    return by_role(
+        {node: (egress / t, ingress / t) for node, (t, egress, ingress) in latest.items() if t > 0}
+    )
+
+
+def by_role(fractions: dict[str, tuple[float, float]]) -> dict[str, dict[str, float]]:
+    """The mean of nodes' (egress, ingress) busy fractions per role; NaN (an unlimited interface) is left
+    out of a mean, and is the mean of none."""
+    grouped: dict[str, list[tuple[float, float]]] = {}
+    for node, pair in fractions.items():
+        grouped.setdefault(role_of(node), []).append(pair)
     return {
-        role: {
-            "egress": _mean([e for e, _ in fractions]),
-            "ingress": _mean([i for _, i in fractions]),
-        }
-        for role, fractions in sorted(by_role.items())
+        role: {"egress": _mean([e for e, _ in pairs]), "ingress": _mean([i for _, i in pairs])}
+        for role, pairs in sorted(grouped.items())
     }
 
 
 def _mean(values: list[float]) -> float:
-    finite = [v for v in values if not math.isnan(v)]
+    finite = [float(v) for v in values if not math.isnan(v)]
     return sum(finite) / len(finite) if finite else math.nan
-
-
-def summary(messages: dict[str, np.ndarray], interfaces: dict[str, np.ndarray]) -> dict[str, Any]:
-    """What a run's summary says of its network's delays and interfaces."""
-    return {"gradient_age": age_split(messages), "utilisation": utilisation(interfaces)}

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .delays import AGE_PARTS, age_split, utilisation
 from .results import StoredRun
 from .trace import FATES
 
@@ -178,6 +179,35 @@ def _discards(runs: list[StoredRun], ax, windows: list[FaultWindow]) -> None:
     _legend_or_note(ax, "no gradient was discarded", drawn)
 
 
+AGE_LABELS = {
+    "compute": "learner (compute)",
+    "params_queueing": "θ queueing",
+    "params_transfer": "θ transfer",
+    "gradient_queueing": "gradient queueing",
+    "gradient_transfer": "gradient transfer",
+}
+"""How the report names the parts of a gradient's age."""
+
+
+def _gradient_age(runs: list[StoredRun], ax) -> None:
+    splits = [age_split(run.tables["messages"]) for run in runs]
+    labels = [run.title for run in runs]
+    left = np.zeros(len(runs))
+    for part in AGE_PARTS:
+        widths = np.array([1e3 * split[part] for split in splits])
+        if np.isfinite(widths).any():
+            widths = np.nan_to_num(widths)
+            ax.barh(labels, widths, left=left, label=AGE_LABELS[part])
+            left += widths
+    ax.set(
+        xlabel="mean age of a gradient when it reaches its shard (ms)", title="Where a gradient's age goes"
+    )
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3)
+    else:
+        _legend_or_note(ax, "no gradient was traced with its slice of θ")
+
+
 def _fault_intervals(
     times: np.ndarray, states: np.ndarray, end: float
 ) -> dict[str, list[tuple[float, float]]]:
@@ -262,6 +292,9 @@ def make_report(runs: list[StoredRun], out: str | Path, tensorboard: bool = Fals
     fig, ax = plt.subplots(figsize=(9, 4.5))
     _discards(runs, ax, windows)
     written.append(_save(fig, out / "discards.png"))
+    fig, ax = plt.subplots(figsize=(9, 2.6 + 0.5 * len(runs)))
+    _gradient_age(runs, ax)
+    written.append(_save(fig, out / "gradient-age.png"))
     for run in runs:
         fig, ax = plt.subplots()
         _timeline(run, ax)
@@ -336,5 +369,38 @@ def _markdown(runs: list[StoredRun], images: list[str]) -> str:
         lines += ["| kind | from (s) | to (s) | hits |", "|---|---|---|---|"]
         lines += [f"| {w.kind} | {w.start:g} | {w.end:g} | {w.what} |" for w in windows]
         lines.append("")
+    lines += [*_network_markdown(runs, cell), ""]
     lines += [f"![{name}]({name})" for name in images]
     return "\n".join(lines) + "\n"
+
+
+def _network_markdown(runs: list[StoredRun], cell) -> list[str]:
+    """The gradient's age split and the interfaces' busy fractions, one column per run."""
+    splits = [age_split(run.tables["messages"]) for run in runs]
+    busy = [utilisation(run.tables["interfaces"]) for run in runs]
+    rows = [("gradient age, mean (ms)", [1e3 * split["age"] for split in splits])]
+    rows += [(f"- {AGE_LABELS[part]} (ms)", [1e3 * split[part] for split in splits]) for part in AGE_PARTS]
+    interfaces = sorted(
+        {(role, side) for fractions in busy for role, sides in fractions.items() for side in sides}
+    )
+    for role, side in interfaces:
+        values = [100 * fractions.get(role, {}).get(side, np.nan) for fractions in busy]
+        if not np.isnan(values).all():
+            rows.append((f"{role} {side} busy (%)", values))
+    lines = [
+        "## Network",
+        "",
+        "| | " + " | ".join(run.title for run in runs) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
+    for title, values in rows:
+        lines.append(
+            f"| {title} | " + " | ".join(cell(None if np.isnan(v) else float(v)) for v in values) + " |"
+        )
+    lines += [
+        "",
+        "A gradient's age runs from its shard sending the slice of θ it was computed from to the gradient",
+        "reaching that shard; queueing is the time messages waited for their turn on interfaces and links.",
+        "Interfaces that no run limits are not listed (they are never busy in the model).",
+    ]
+    return lines

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..delays import by_role
 from ..topology import role_of
 from ..trace import FATES
 from .timeline import Event, Timeline, timeline
@@ -31,6 +32,9 @@ RECENT_EVENTS = 8
 
 RATE_SAMPLES = 8
 """Rates are measured over this many latest snapshots (a couple of wall seconds on a live dashboard)."""
+
+MESSAGE_WINDOW = 500
+"""The queue wait shown is the mean over this many latest messages of each kind."""
 
 _LIFECYCLE = {"crashed": ("down", "crashed"), "paused": ("paused", "paused"), "resumed": ("up", "resumed")}
 
@@ -80,6 +84,11 @@ class Snapshot:
     events: tuple[Event, ...]
     """The latest fault events, oldest first."""
     event_count: int
+    interfaces: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Each role's mean busy fraction of its finite egress and ingress (NaN: unlimited) between the
+    latest two samples of each node; empty when no interface is limited."""
+    queue_wait: dict[str, float] = field(default_factory=dict)
+    """Mean seconds the latest gradients and slices of θ (by message kind) waited for their turn."""
     finished: bool = False
 
     @property
@@ -112,10 +121,15 @@ class Tracker:
         self._events: deque[Event] = deque(maxlen=RECENT_EVENTS)
         self._lifecycle_events = 0
         self._samples: deque[tuple[float, int, dict[str, int]]] = deque([(0.0, 0, dict(self._fates))])
+        self._queued: dict[str, deque[float]] = {}
+        self._busy: dict[str, tuple[float, float, float]] = {}
+        self._busy_fractions: dict[str, tuple[float, float]] = {}
         self._feeders = {
             "gradients": self._gradients,
             "episodes": self._episodes,
             "lifecycle": self._lifecycle,
+            "messages": self._messages,
+            "interfaces": self._interfaces,
         }
 
     def feed(self, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -157,6 +171,22 @@ class Tracker:
                 self._event(Event(time, f"{node} {verb}", nodes[node]))
             self.latest_wall = wall
 
+    def _messages(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        queued = self._queued
+        for _, wall, kind, *_, waited in list(rows)[-MESSAGE_WINDOW:]:
+            queued.setdefault(kind, deque(maxlen=MESSAGE_WINDOW)).append(waited)
+            self.latest_wall = wall
+
+    def _interfaces(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        busy, fractions = self._busy, self._busy_fractions
+        for time, wall, node, egress, ingress in rows:
+            before = busy.get(node)
+            if before is not None and time > before[0]:
+                elapsed = time - before[0]
+                fractions[node] = ((egress - before[1]) / elapsed, (ingress - before[2]) / elapsed)
+            busy[node] = (time, egress, ingress)
+            self.latest_wall = wall
+
     def _event(self, event: Event) -> None:
         self._events.append(event)
         self._lifecycle_events += 1
@@ -189,6 +219,10 @@ class Tracker:
             episodes=self._episode_count,
             events=tuple(events[-RECENT_EVENTS:]),
             event_count=self._lifecycle_events + passed,
+            interfaces=by_role(self._busy_fractions),
+            queue_wait={
+                kind: sum(waits) / len(waits) for kind, waits in sorted(self._queued.items()) if waits
+            },
             finished=finished,
         )
 

@@ -63,7 +63,8 @@ class GorilaView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         s = self.snapshot
-        left = Group(nodes_panel(s), versions_panel(s), events_panel(s))
+        network = [network_panel(s)] if s.interfaces else []
+        left = Group(nodes_panel(s), versions_panel(s), *network, events_panel(s))
         right = Group(throughput_panel(s), staleness_panel(s), learning_panel(s))
         full = Group(header(s, options.max_width), columns(left, right, options))
         if not console.is_terminal or len(console.render_lines(full, options, pad=False)) <= console.height:
@@ -221,6 +222,22 @@ def _many(count: int, noun: str) -> str:
 
 def _behind(shard: str, version: int, newest: int) -> str:
     return f"{shard} v{version:,}" + (f" (−{newest - version:,})" if version < newest else "")
+
+
+def network_panel(s: Snapshot) -> Panel:
+    """The interfaces' busy fraction per role, and how long the latest messages waited for their turn."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{'role':<9}{'egress':>8}{'ingress':>9}", style="bold")
+    for role, sides in s.interfaces.items():
+        text.append(f"\n{role:<9}")
+        for side, width in (("egress", 8), ("ingress", 9)):
+            busy = sides[side]
+            cell = "–" if math.isnan(busy) else f"{busy:.0%}"
+            text.append(f"{cell:>{width}}", style="red" if busy >= 0.9 else "")
+    names = {"gradient": "gradients", "params": "θ"}
+    waits = " · ".join(f"{names.get(kind, kind)} {1e3 * wait:.1f} ms" for kind, wait in s.queue_wait.items())
+    text.append(f"\nqueue wait: {waits or 'none yet'}")
+    return Panel(text, title="network interfaces busy", title_align="left")
 
 
 def events_panel(s: Snapshot, latest: int | None = None) -> Panel:

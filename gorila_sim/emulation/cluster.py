@@ -38,6 +38,7 @@ def cluster_host(
     degradations: Iterable[Degradation] = (),
     bind: str = "127.0.0.1",
     on_error: Callable[[str, BaseException], None] | None = None,
+    cpu_credit: bool = False,
 ) -> Host:
     """A Host for nodes of `cluster` (add them with `node_main` and `node_model`): the run's nodes and
     links, the payload checks and size limit at its servers, disks in `workdir`/disks and addresses in
@@ -61,6 +62,7 @@ def cluster_host(
         on_lost=lambda message, why: trace_lost(cluster.trace, clock.now(), message, why),
         on_delivered=lambda message: trace_delivered(cluster.trace, clock.now(), message),
         on_error=on_error,
+        cpu_credit=cpu_credit,
     )
 
 

@@ -27,7 +27,8 @@ class Host:
 
     `nodes` names every node of the run (the ones a node may send to); `disks` is the directory of their
     disks; `on_delivered(message)` hears of every message handed to one of its nodes (past the ingress);
-    `on_error(node, error)` hears of a node whose code raised.
+    `on_error(node, error)` hears of a node whose code raised; `cpu_credit` is each node's runtime's
+    (see EmulatedRuntime: for a process that runs one node).
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class Host:
         on_lost: Callable[[Message, str], None] | None = None,
         on_delivered: Callable[[Message], None] | None = None,
         on_error: Callable[[str, BaseException], None] | None = None,
+        cpu_credit: bool = False,
     ) -> None:
         self.nodes = frozenset(nodes)
         self.seed = seed
@@ -72,6 +74,7 @@ class Host:
         self._bind = bind
         self._on_error = on_error
         self._on_delivered = on_delivered
+        self._cpu_credit = cpu_credit
         self._mains: dict[str, NodeMain] = {}
         self._servers: list[NodeServer] = []
         self._disks: list[Disk] = []
@@ -102,6 +105,7 @@ class Host:
             model=model,
             fault_factor=fault_factor,
             on_delivered=self._on_delivered,
+            cpu_credit=self._cpu_credit,
         )
         server = NodeServer(
             node_routes(runtime, nodes=self.nodes, check=self._check),

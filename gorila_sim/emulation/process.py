@@ -102,6 +102,7 @@ class _RunProcess:
             degradations=self.spec.degradations,
             bind=self.spec.bind,
             on_error=self._error,
+            cpu_credit=len(nodes) == 1,
         )
         async with host:
             for node in nodes:

@@ -35,7 +35,10 @@ class EmulatedRuntime:
     node's egress (a FIFO at the model's `egress` rate) and the process's WireNetwork; the node's server
     hands incoming ones to `deliver`, which passes them through the node's ingress (a FIFO at the model's
     `ingress` rate, in the order they came) before `on_delivered` hears of them and the node sees them.
-    `disk` is the node's Disk, which outlives its process.
+    `disk` is the node's Disk, which outlives its process. With `cpu_credit` (for a node alone in its
+    process), the CPU time the process used since the node's last computation ended (the node's own work,
+    its messages' handling) counts towards the next computation's modelled time, as if the simulator's
+    cost had been spent then: a computation sleeps only the rest.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class EmulatedRuntime:
         model: NodeModel | None = None,
         fault_factor: float = 1.0,
         on_delivered: Callable[[Message], None] | None = None,
+        cpu_credit: bool = False,
     ) -> None:
         self.name = name
         self.disk = disk
@@ -72,6 +76,8 @@ class EmulatedRuntime:
         for core in range(model.cores):
             self._free_cores.put_nowait(core)
         self._owed = [0.0] * model.cores  # per core: run time slept short (> 0) or long (< 0) so far
+        self._cpu_credit = cpu_credit
+        self._cpu_mark = time.process_time()
 
     # -- the runtime API ----------------------------------------------------------------------------
     @property
@@ -151,9 +157,12 @@ class EmulatedRuntime:
     async def _compute(self, cost: float) -> None:
         core = await self._free_cores.get()
         try:
-            duration = self._behaviour.compute_time(cost, self.now()) * self.fault_factor
-            await self._spend(core, self._clock.wall(duration))
+            duration = self._clock.wall(self._behaviour.compute_time(cost, self.now()) * self.fault_factor)
+            if self._cpu_credit:
+                duration = max(0.0, duration - (time.process_time() - self._cpu_mark))
+            await self._spend(core, duration)
         finally:
+            self._cpu_mark = time.process_time()
             self._free_cores.put_nowait(core)
 
     async def _spend(self, core: int, seconds: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+import pytest
 from dashboard_helpers import text_of, tracker_until
 
 from gorila_sim.dashboard import RunInfo, Tracker, line, render, timeline
@@ -101,3 +102,48 @@ def test_three_hundred_nodes_stay_within_a_screen():
     assert "(≤ 2 nodes a cell)" in text
     assert "shards at version" in text and "learners, lag median" in text
     assert "paper-scale: sim 0.10 s" in line(snapshot) and "nodes down 10 paused 5" in line(snapshot)
+
+
+def test_interfaces_busy_and_queue_wait_show_per_role():
+    tracker = Tracker(RunInfo("made-up", env_steps_goal=1_000))
+    tracker.feed("lifecycle", [(0.0, 0.0, name, "up") for name in ("shard-0", "shard-1", "bundle-0")])
+    nan = math.nan
+    tracker.feed(
+        "interfaces",
+        [
+            (0.05, 0.1, "shard-0", nan, 0.01),
+            (0.05, 0.1, "shard-1", nan, 0.02),
+            (0.05, 0.1, "bundle-0", 0.001, 0.0),
+            (0.10, 0.2, "shard-0", nan, 0.06),  # busy 0.05 s of the latest 0.05 s
+            (0.10, 0.2, "shard-1", nan, 0.06),  # 0.04 of 0.05
+            (0.10, 0.2, "bundle-0", 0.006, 0.002),
+        ],
+    )
+    tracker.feed(
+        "messages",
+        [(0.1, 0.2, "gradient", "bundle-0", "shard-0", 3, 0.05, q) for q in (0.01, 0.03)]
+        + [(0.1, 0.2, "params", "shard-0", "bundle-0", 3, 0.09, 0.0)],
+    )
+    snapshot = tracker.snapshot(0.1, 0.2, "live")
+    assert snapshot.interfaces["shard"]["ingress"] == pytest.approx(0.9)
+    assert math.isnan(snapshot.interfaces["shard"]["egress"])
+    assert snapshot.interfaces["bundle"] == pytest.approx({"egress": 0.1, "ingress": 0.04})
+    assert snapshot.queue_wait == pytest.approx({"gradient": 0.02, "params": 0.0})
+    text = text_of(render(snapshot))
+    assert re.search(r"shard\s+–\s+90%", text) and re.search(r"bundle\s+10%\s+4%", text)
+    assert "queue wait: gradients 20.0 ms · θ 0.0 ms" in text
+
+
+def test_without_limited_interfaces_the_network_panel_is_left_out():
+    tracker = Tracker(RunInfo("made-up", env_steps_goal=1_000))
+    tracker.feed("messages", [(0.1, 0.2, "gradient", "bundle-0", "shard-0", 3, 0.05, 0.0)])
+    assert "network interfaces busy" not in text_of(render(tracker.snapshot(0.1, 0.2, "live")))
+
+
+def test_the_live_dashboard_of_ps_bottleneck_shows_the_busy_shard_ingress():
+    scenario = load_scenario(resolve("ps-bottleneck"), ["stop.sim_time=0.25"])
+    result = run_scenario(scenario)
+    snapshot = tracker_until(scenario, result, 0.25).snapshot(0.25, 1.0, "live")
+    assert snapshot.interfaces["shard"]["ingress"] > 0.9
+    assert snapshot.queue_wait["gradient"] > 10 * snapshot.queue_wait["params"]
+    assert re.search(r"shard\s+–\s+\d+%", text_of(render(snapshot)))

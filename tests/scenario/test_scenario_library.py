@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from gorila_sim.delays import age_split, utilisation
 from gorila_sim.gorila import RunResult
 from gorila_sim.scenario import ScenarioError, library_scenarios, load_scenario, resolve, run_scenario
 from gorila_sim.scenario.commands import add_commands
@@ -19,6 +20,13 @@ from gorila_sim.scenario.commands import add_commands
 def lifecycle(result: RunResult, node: str) -> list[tuple[float, str]]:
     table = result.trace.table("lifecycle")
     return [(t, s) for t, n, s in zip(table["time"], table["node"], table["state"], strict=True) if n == node]
+
+
+def ingress_is_the_bottleneck(result: RunResult) -> bool:
+    """Most of a gradient's age is queueing on its way to its shard, whose ingress is seldom idle."""
+    split = age_split(result.trace.table("messages"))
+    busy = utilisation(result.trace.table("interfaces"))
+    return split["gradient_queueing"] > 0.4 * split["age"] and busy["shard"]["ingress"] > 0.6
 
 
 SHOWS: dict[str, Callable[[RunResult], Any]] = {
@@ -36,6 +44,7 @@ SHOWS: dict[str, Callable[[RunResult], Any]] = {
         r.summary["gradients"]["applied"] > 0
         and not any(r.summary["network"][k] for k in ("lost_partition", "lost_down"))
     ),
+    "ps-bottleneck": ingress_is_the_bottleneck,
     "bad-day": lambda r: all(
         r.summary["network"][k] > 0 for k in ("lost_link", "lost_partition", "lost_down")
     ),
