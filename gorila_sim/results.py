@@ -247,6 +247,10 @@ class StoredRun:
         return f"{self.label} (interrupted at {self.interrupted_at:.2f} s)"
 
 
+ADDED_TABLES = ("messages", "interfaces")
+"""Trace tables that results directories written by earlier versions lack; they read as empty."""
+
+
 def read_results(path: str | Path) -> StoredRun:
     """Read a results directory; a missing or damaged one is a ValueError naming what is wrong."""
     import pyarrow.parquet as pq
@@ -260,7 +264,11 @@ def read_results(path: str | Path) -> StoredRun:
         marker = json.loads((path / MARKER).read_text()) if (path / MARKER).exists() else None
         tables = {}
         for name in COLUMNS:
-            table = pq.read_table(path / "trace" / f"{name}.parquet")
+            file = path / "trace" / f"{name}.parquet"
+            if name in ADDED_TABLES and not file.exists():  # written before the table existed
+                tables[name] = {column: np.array([]) for column in COLUMNS[name]}
+                continue
+            table = pq.read_table(file)
             tables[name] = {
                 column: table.column(column).to_numpy(zero_copy_only=False) for column in table.column_names
             }

@@ -1,6 +1,7 @@
 """Results directories (Parquet trace, summary, scenario) and the report made from them."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,3 +77,29 @@ def test_report_overlays_runs_and_draws_every_plot(tmp_path):
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "| env steps | 5,000 | 5,000 |" in markdown
     assert "![learning.png](learning.png)" in markdown
+
+
+def test_the_report_splits_a_gradients_age_and_lists_the_busy_interfaces(tmp_path):
+    from netmodels import NodeModel
+
+    limited = replace(small(1), nodes={"shard": NodeModel(ingress=1e6)})
+    for name, config in (("limited", limited), ("unlimited", small(1))):
+        write_results(run(config), tmp_path / name, {})
+    runs = [read_results(tmp_path / name) for name in ("limited", "unlimited")]
+    written = make_report(runs, tmp_path / "report")
+    assert "gradient-age.png" in {p.name for p in written}
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "## Network" in markdown and "| - gradient queueing (ms) |" in markdown
+    busy = next(line for line in markdown.splitlines() if line.startswith("| shard ingress busy (%) |"))
+    limited_busy, unlimited_busy = (cell.strip() for cell in busy.split("|")[2:4])
+    assert float(limited_busy) > 0 and unlimited_busy == "-"
+    assert "learner ingress" not in markdown  # no run limits it
+
+
+def test_a_results_directory_from_before_the_network_tables_still_reads(tmp_path):
+    write_results(run(small(1)), tmp_path / "run", {})
+    for name in ("messages", "interfaces"):
+        (tmp_path / "run" / "trace" / f"{name}.parquet").unlink()
+    stored = read_results(tmp_path / "run")
+    assert stored.tables["messages"]["kind"].size == 0
+    assert (tmp_path / "report" / "report.md") in make_report([stored], tmp_path / "report")
