@@ -205,7 +205,7 @@ def _gradient_age(runs: list[StoredRun], ax) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3)
     else:
-        _legend_or_note(ax, "no gradient was traced with its slice of θ")
+        _legend_or_note(ax, "no gradient was traced with its slice of θ", drawn=False)
 
 
 def _fault_intervals(
