@@ -26,8 +26,6 @@ FAULT_COLOURS = {
 }
 """The colour of each fault kind, on the timeline and in the windows shaded on plots against time."""
 
-ARROWS = {"both": "↔", "a_to_b": "→", "b_to_a": "←"}
-
 MESSAGES = {
     "sent": "messages sent",
     "delivered": "messages delivered",
@@ -60,7 +58,7 @@ class FaultWindow:
 def fault_windows(run: StoredRun) -> list[FaultWindow]:
     """The windows of the run's scenario's fault timeline that began before the run ended ([] when the
     stored scenario cannot be read back)."""
-    from .dashboard.timeline import group
+    from .dashboard.timeline import ARROWS, group
     from .scenario import NodeFault, ScenarioError
     from .scenario.parse import stored_faults
 

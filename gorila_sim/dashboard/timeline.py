@@ -16,6 +16,9 @@ from netmodels import Partition
 from ..scenario.faults import Fault, NodeFault
 from ..topology import role_of
 
+ARROWS = {"both": "↔", "a_to_b": "→", "b_to_a": "←"}
+"""A network fault's direction, as an arrow from group a to group b."""
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -58,7 +61,7 @@ def timeline(faults: Iterable[Fault]) -> Timeline:
             start, end, kind = fault.at, fault.until, "slow"
         else:
             between = fault.between
-            arrow = {"both": "↔", "a_to_b": "→", "b_to_a": "←"}[between.direction]
+            arrow = ARROWS[between.direction]
             what = f"{fault.kind.replace('_', ' ')} {group(between.a)} {arrow} {group(between.b)}"
             if not isinstance(between, Partition) and between.loss:
                 what += f" (loss {between.loss:.0%})"
