@@ -360,7 +360,7 @@ def _markdown(runs: list[StoredRun], images: list[str]) -> str:
     lines.append("")
     for run in runs:
         windows = fault_windows(run)
-        lines += [f"## Fault timeline: {run.label}", ""]
+        lines += [f"## Fault timeline: {run.title}", ""]
         if not windows:
             lines += ["No [[faults]] in its scenario.", ""]
             continue
