@@ -2,8 +2,8 @@
 
 A shard takes pulls and pushes; a replay memory transitions and sample requests; every node takes replies
 (θ slices from shards, batches from replay, None). A pushed gradient must be the shard's own slice: the
-parameters' dtype, the slice's length, finite, from the learner it names. Anything else is refused with 422
-and the node's state is untouched.
+parameters' dtype, the slice's length, finite and at most GRADIENT_LIMIT in magnitude, from the learner it
+names. Anything else is refused with 422 and the node's state is untouched.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .server import Rejected
 REQUESTS: dict[str, tuple[type, ...]] = {"shard": (Pull, Push), "replay": (Transitions, Sample)}
 """What each role takes besides replies; the other roles take replies only."""
 REPLIES = (Params, Batch, type(None))
+GRADIENT_LIMIT = float(np.sqrt(np.finfo(np.float32).max))
+"""The largest magnitude a pushed gradient's entry may have: its square is a finite float32 (about 1.8e19)."""
 
 
 def body_limit(cluster: Cluster) -> int:
@@ -80,10 +82,12 @@ class PayloadCheck:
         _at_least("Push.version", push.version, 0)
         _at_least("Push.clock", push.clock, 0)
         self._slice(message.dst, "Push.gradient", push.gradient)
-        if not np.isfinite(push.gradient).all():
+        if not (np.abs(push.gradient) <= GRADIENT_LIMIT).all():
             shard = self.cluster.shard_names.index(message.dst)
             self.cluster.trace.gradient(self.clock.now(), push.learner, shard, "non_finite", -1)
-            raise Rejected("Push.gradient has NaN or infinite entries")
+            raise Rejected(
+                f"Push.gradient has NaN, infinite, or over {GRADIENT_LIMIT:.3g} in magnitude entries"
+            )
 
     def _params(self, message: Message, params: Params) -> None:
         _at_least("Params.version", params.version, 0)

@@ -2,7 +2,8 @@
 
 Each matches the torch.optim optimiser of the same name (without weight decay and the other extras)
 step for step. State arrays are created on the first step, shaped like the slice, so each shard needs its
-own optimiser object.
+own optimiser object. Finite inputs never make non-finite state: a sum or an average that would overflow
+stays at the largest finite value of its dtype, and so do the parameters (torch would make them infinite).
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ class Optimiser(Protocol):
     def load_state(self, state: Mapping[str, np.ndarray | int | float]) -> None:
         """Restore a state returned by `state()`."""
         ...
+
+
+def _saturate(values: np.ndarray) -> None:
+    """Bring entries that overflowed back to the largest finite value of the array's dtype, in place."""
+    largest = np.finfo(values.dtype).max
+    np.clip(values, -largest, largest, out=values)
 
 
 def _scratch() -> np.ndarray:
@@ -68,13 +75,16 @@ class AdaGrad:
             self._sum = np.full_like(params, self.initial_accumulator)
             self._tmp = np.empty_like(params)
         total, tmp = self._sum, self._tmp
-        np.multiply(gradient, gradient, out=tmp)
-        total += tmp
-        np.sqrt(total, out=tmp)
-        tmp += self.eps
-        np.divide(gradient, tmp, out=tmp)
-        tmp *= self.lr * scale
-        params -= tmp
+        with np.errstate(over="ignore"):
+            np.multiply(gradient, gradient, out=tmp)
+            total += tmp
+            _saturate(total)
+            np.sqrt(total, out=tmp)
+            tmp += self.eps
+            np.divide(gradient, tmp, out=tmp)
+            tmp *= self.lr * scale
+            params -= tmp
+            _saturate(params)
 
     def state(self) -> State:
         return {} if self._sum is None else {"sum": self._sum.copy()}
@@ -104,15 +114,18 @@ class SGD:
         if self._tmp.shape != params.shape:
             self._tmp = np.empty_like(params)
         direction = gradient
-        if self.momentum:
-            if self._velocity is None:
-                self._velocity = np.array(gradient, dtype=params.dtype)
-            else:
-                self._velocity *= self.momentum
-                self._velocity += gradient
-            direction = self._velocity
-        np.multiply(direction, self.lr * scale, out=self._tmp)
-        params -= self._tmp
+        with np.errstate(over="ignore"):
+            if self.momentum:
+                if self._velocity is None:
+                    self._velocity = np.array(gradient, dtype=params.dtype)
+                else:
+                    self._velocity *= self.momentum
+                    self._velocity += gradient
+                    _saturate(self._velocity)
+                direction = self._velocity
+            np.multiply(direction, self.lr * scale, out=self._tmp)
+            params -= self._tmp
+            _saturate(params)
 
     def state(self) -> State:
         return {} if self._velocity is None else {"momentum_buffer": self._velocity.copy()}
@@ -142,15 +155,18 @@ class RMSProp:
             self._square_avg = np.zeros_like(params)
             self._tmp = np.empty_like(params)
         square_avg, tmp = self._square_avg, self._tmp
-        square_avg *= self.alpha
-        np.multiply(gradient, gradient, out=tmp)
-        tmp *= 1.0 - self.alpha
-        square_avg += tmp
-        np.sqrt(square_avg, out=tmp)
-        tmp += self.eps
-        np.divide(gradient, tmp, out=tmp)
-        tmp *= self.lr * scale
-        params -= tmp
+        with np.errstate(over="ignore"):
+            square_avg *= self.alpha
+            np.multiply(gradient, gradient, out=tmp)
+            tmp *= 1.0 - self.alpha
+            square_avg += tmp
+            _saturate(square_avg)
+            np.sqrt(square_avg, out=tmp)
+            tmp += self.eps
+            np.divide(gradient, tmp, out=tmp)
+            tmp *= self.lr * scale
+            params -= tmp
+            _saturate(params)
 
     def state(self) -> State:
         return {} if self._square_avg is None else {"square_avg": self._square_avg.copy()}
@@ -189,19 +205,23 @@ class Adam:
             self._tmp = np.empty_like(params)
         exp_avg, exp_avg_sq, tmp = self._exp_avg, self._exp_avg_sq, self._tmp
         self._steps += 1
-        np.subtract(gradient, exp_avg, out=tmp)
-        tmp *= 1.0 - self.beta1
-        exp_avg += tmp
-        exp_avg_sq *= self.beta2
-        np.multiply(gradient, gradient, out=tmp)
-        tmp *= 1.0 - self.beta2
-        exp_avg_sq += tmp
-        np.sqrt(exp_avg_sq, out=tmp)
-        tmp /= math.sqrt(1.0 - self.beta2**self._steps)
-        tmp += self.eps
-        np.divide(exp_avg, tmp, out=tmp)
-        tmp *= self.lr * scale / (1.0 - self.beta1**self._steps)
-        params -= tmp
+        with np.errstate(over="ignore"):
+            np.subtract(gradient, exp_avg, out=tmp)
+            tmp *= 1.0 - self.beta1
+            exp_avg += tmp
+            _saturate(exp_avg)
+            exp_avg_sq *= self.beta2
+            np.multiply(gradient, gradient, out=tmp)
+            tmp *= 1.0 - self.beta2
+            exp_avg_sq += tmp
+            _saturate(exp_avg_sq)
+            np.sqrt(exp_avg_sq, out=tmp)
+            tmp /= math.sqrt(1.0 - self.beta2**self._steps)
+            tmp += self.eps
+            np.divide(exp_avg, tmp, out=tmp)
+            tmp *= self.lr * scale / (1.0 - self.beta1**self._steps)
+            params -= tmp
+            _saturate(params)
 
     def state(self) -> State:
         if self._exp_avg is None or self._exp_avg_sq is None:
