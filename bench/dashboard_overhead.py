@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     without, with_ = statistics.median(rates[False]), statistics.median(rates[True])
     overhead = 1.0 - with_ / without
     print(f"medians: without {without:,.0f}, with {with_:,.0f} events/s (ratio {with_ / without:.3f})")
+    mode = "quick" if args.quick else "full"
     print(
-        f"RESULT overhead={overhead:.4f} events_per_s_without={without:.0f}"
+        f"RESULT mode={mode} overhead={overhead:.4f} events_per_s_without={without:.0f}"
         f" events_per_s_with={with_:.0f} frames={statistics.median(frames):.0f} repeats={repeats}"
         f" scenario={scenario.name}"
     )

@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     within = sum(s is not None and s <= 300_000 for s in ours_steps)
     ratio = statistics.median(o / r for o, r in zip(ours_rates, ref_rates, strict=True))
     print(f"seeds reaching 475 within 300k steps: {within} of {len(seeds)}; throughput ratio {ratio:.2f}")
+    mode = "quick" if args.quick else "full"
     print(
-        "RESULT "
+        f"RESULT mode={mode} "
         + " ".join(
             f"steps_to_475_seed{s}={v if v is not None else 'none'}"
             for s, v in zip(seeds, ours_steps, strict=True)

@@ -7,11 +7,12 @@ signed with the run's key as a node signs it, and count the 200 answers whose si
 acknowledged update). Pulls: concurrent calls from a learner's runtime, each a
 Pull request and a Params reply through the wire (two POSTs). Echo: the same clients POST bodies of a
 push's size to an aiohttp server that answers with the body. Clients and servers share one event loop
-(one core), the same for the three.
+(one core), the same for the three. The three take turns, five rounds (three with --quick); each rate is
+the median of its rounds.
 
     python bench/emu_throughput.py [--quick] [--clients N]
 
-The last line is `RESULT pushes_per_s=... pulls_per_s=... echo_per_s=...`.
+The last line is `RESULT mode=... pushes_per_s=... pulls_per_s=... echo_per_s=...`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
+import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -75,7 +77,9 @@ async def echo_server() -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{sock.getsockname()[1]}/echo"
 
 
-async def measure(clients: int, seconds: float, workdir: Path) -> tuple[float, float, float, int, int]:
+async def measure(
+    clients: int, seconds: float, rounds: int, workdir: Path
+) -> tuple[float, float, float, int, int]:
     config = GorilaConfig(
         problem="surrogate", surrogate_size=PARAMS, shards=1, bundled=False, replay="global", learners=1
     )
@@ -110,34 +114,43 @@ async def measure(clients: int, seconds: float, workdir: Path) -> tuple[float, f
             async with session.post(echo_url, data=frame) as response:
                 return len(await response.read()) == len(frame)
 
+        rates: dict[str, list[float]] = {"push": [], "pull": [], "echo": []}
+        acks = 0
         try:
-            _, echoes = await rate(clients, seconds, echo)
-            acks, pushes = await rate(clients, seconds, push)
+            for _ in range(rounds):
+                rates["echo"].append((await rate(clients, seconds, echo))[1])
+                acked, pushes = await rate(clients, seconds, push)
+                acks += acked
+                rates["push"].append(pushes)
+                rates["pull"].append((await rate(clients, seconds, pull))[1])
             version = (await learner.call("shard-0", Pull(), timeout=10.0)).version
-            _, pulls = await rate(clients, seconds, pull)
         finally:
             await runner.cleanup()
+    pushes, pulls, echoes = (statistics.median(rates[name]) for name in ("push", "pull", "echo"))
     return pushes, pulls, echoes, acks, version
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 s per measurement instead of 5")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 1 s instead of 5 of 5 s")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
     args = parser.parse_args()
-    seconds = 1.0 if args.quick else 5.0
+    seconds, rounds = (1.0, 3) if args.quick else (5.0, 5)
     with tempfile.TemporaryDirectory() as workdir:
-        pushes, pulls, echoes, acks, version = asyncio.run(measure(args.clients, seconds, Path(workdir)))
+        pushes, pulls, echoes, acks, version = asyncio.run(
+            measure(args.clients, seconds, rounds, Path(workdir))
+        )
     frame_bytes = PARAMS * 4
     print(f"one shard of {PARAMS:,} float32 parameters ({frame_bytes / 1024:.0f} KiB a push or pull reply)")
-    print(f"{args.clients} concurrent clients, {seconds:g} s per measurement, one event loop")
+    print(f"{args.clients} concurrent clients, {seconds:g} s per measurement, medians of {rounds} rounds")
     print(f"  echo (plain aiohttp)   {echoes:10,.0f} requests/s")
     print(f"  gradient pushes        {pushes:10,.0f} acknowledged/s ({pushes / echoes:.0%} of echo)")
     print(
         f"  parameter pulls        {pulls:10,.0f} replies/s    ({pulls / echoes:.0%} of echo; two POSTs each)"
     )
     print(f"  {acks:,} pushes acknowledged, shard version after them {version:,}")
-    print(f"RESULT pushes_per_s={pushes:.0f} pulls_per_s={pulls:.0f} echo_per_s={echoes:.0f}")
+    mode = "quick" if args.quick else "full"
+    print(f"RESULT mode={mode} pushes_per_s={pushes:.0f} pulls_per_s={pulls:.0f} echo_per_s={echoes:.0f}")
 
 
 if __name__ == "__main__":

@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     extrapolated = wall + sum(steady + fit_per_transition * h for h in held[len(done) :])
     full_steps = held[-1] + config.real_steps_per_iteration
     last = history[-1]
+    mode = "quick" if args.quick else "full"
     print(
-        f"RESULT real_steps={last['real_steps']} return={last['real_return']:.1f} wall_s={wall:.1f}"
+        f"RESULT mode={mode} real_steps={last['real_steps']} return={last['real_return']:.1f}"
+        f" wall_s={wall:.1f}"
         f" s_per_iteration={per_iteration:.1f} extrapolated_s_{full_steps // 1000}k={extrapolated:.0f}"
     )
     return 0

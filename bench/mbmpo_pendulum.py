@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     history = train(config, out=args.out, on_iteration=lambda m: print(describe(m), flush=True))
     last = history[-1]
     wall = time.perf_counter() - started
-    print(f"RESULT real_steps={last['real_steps']} return={last['real_return']:.1f} wall_s={wall:.1f}")
+    mode = "quick" if args.quick else "full"
+    print(
+        f"RESULT mode={mode} real_steps={last['real_steps']} return={last['real_return']:.1f}"
+        f" wall_s={wall:.1f}"
+    )
     return 0
 
 

@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         best = max(results[f"cuda_{name}_20000_fraction"] for name in gpu_backends)
         fields["gpu_matmul_fraction_large"] = f"{best:.2f}"
         fields["gpu_matmul_gflops"] = f"{gpu_peak:.1f}"
-    print("RESULT " + " ".join(f"{k}={v}" for k, v in fields.items()))
+    mode = "quick" if args.quick else "full"
+    print(f"RESULT mode={mode} " + " ".join(f"{k}={v}" for k, v in fields.items()))
     return 0
 
 

@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             f"staleness_p99_{key}={s['staleness']['p99']:.0f}",
             f"staleness_max_{key}={s['staleness']['max']:.0f}",
         ]
-    print("RESULT " + " ".join(fields))
+    mode = "quick" if args.quick else "full"
+    print(f"RESULT mode={mode} " + " ".join(fields))
     return 0
 
 

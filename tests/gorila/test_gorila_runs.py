@@ -52,10 +52,17 @@ def test_dqn_bundled_run_is_deterministic_too():
     assert first.trace.without_wall() == run(config).trace.without_wall()
 
 
-def test_surrogate_learns():
-    result = run(surrogate(total_env_steps=40_000))
-    returns = result.trace.table("episodes")["ret"]
-    assert returns[-10:].mean() > 5 * returns[:10].mean()  # returns are minus the loss: they rise to 0
+def final_loss_fraction(config: GorilaConfig) -> float:
+    """The loss of the last 10 episodes as a fraction of the first episode's (returns are minus the loss)."""
+    returns = run(config).trace.table("episodes")["ret"]
+    return float(returns[-10:].mean() / returns[0])
+
+
+def test_surrogate_learns_and_its_control_does_not():
+    # Measured: 0.0019 with SGD at 0.05; exactly 1.0 for the control at lr 1e-12 (nothing learned).
+    assert final_loss_fraction(surrogate(total_env_steps=40_000)) < 0.01
+    control = surrogate(total_env_steps=40_000, optimiser={"name": "sgd", "lr": 1e-12})
+    assert final_loss_fraction(control) >= 0.01
 
 
 def test_hard_threshold_never_applies_a_gradient_staler_than_tau():
