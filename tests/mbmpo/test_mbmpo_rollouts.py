@@ -1,6 +1,8 @@
 """Imagined rollouts: shapes, the noise as the only randomness, terminations and their padding, and every
 backend against the torch reference."""
 
+import itertools
+import math
 import os
 import subprocess
 import sys
@@ -55,13 +57,35 @@ def test_model_k_runs_policy_k_and_next_states_come_from_it():
     )
 
 
-def test_same_noise_same_trajectories_and_the_backend_table():
-    ensemble, policy, params = setup()
+@pytest.mark.parametrize("backend", ["torch", "numba"])
+def test_a_hand_computed_trajectory(backend):
+    """Models and policies with constant outputs: model k moves the state by moves[k] each step, policy k
+    asks for means[k] plus σ times its noise; every state, action, reward and log-probability follows by
+    hand (Pendulum's reward from the angle atan2(sin, cos), the velocity and the clipped torque)."""
+    ensemble, policy, _ = setup()
+    moves = torch.tensor([[0.1, -0.2, 0.3], [-0.05, 0.1, -0.4], [0.2, 0.2, 0.0]])
+    means, sigma = [0.5, 1.5, -1.0], 0.8
+    with torch.no_grad():
+        for layer in ensemble.layers:
+            layer.parametrizations.weight.original0.zero_()  # weight norm's g: every weight is 0
+            layer.bias.zero_()
+        ensemble.layers[-1].bias.copy_(moves)
+    params = torch.zeros(K, policy.size)
+    params[:, -2] = torch.tensor(means)  # the last layer's bias; its weights are 0
+    params[:, -1] = math.log(sigma)
     starts, noise = torch.randn(K, N, 3), torch.randn(K, N, T, 1)
-    a = BACKENDS["torch"](ensemble, policy, params, starts, noise, TASKS["Pendulum-v1"])
-    b = torch_rollout(ensemble, policy, params, starts, noise, TASKS["Pendulum-v1"])
-    for name in ("obs", "actions", "rewards", "dones", "log_probs"):
-        assert torch.equal(getattr(a, name), getattr(b, name))
+    traj = BACKENDS[backend](ensemble, policy, params, starts, noise, TASKS["Pendulum-v1"])
+    for k, n, t in itertools.product(range(K), range(N), range(T)):
+        state = starts[k, n] + t * moves[k]
+        action = means[k] + sigma * float(noise[k, n, t, 0])
+        angle = math.atan2(float(state[1]), float(state[0]))
+        reward = -(angle**2 + 0.1 * float(state[2]) ** 2 + 0.001 * min(max(action, -2.0), 2.0) ** 2)
+        log_prob = -0.5 * float(noise[k, n, t, 0]) ** 2 - math.log(sigma) - 0.5 * math.log(2 * math.pi)
+        torch.testing.assert_close(traj.obs[k, n, t], state, atol=1e-5, rtol=1e-5)
+        assert traj.actions[k, n, t, 0].item() == pytest.approx(action, abs=1e-5)
+        assert traj.rewards[k, n, t].item() == pytest.approx(reward, abs=1e-4)
+        assert traj.log_probs[k, n, t].item() == pytest.approx(log_prob, abs=1e-5)
+    assert not traj.dones.any()
 
 
 def test_terminated_trajectories_stop_earning_and_stay_put():
