@@ -67,7 +67,6 @@ def test_each_library_scenario_runs_to_completion_and_shows_its_point(name):
     result = run_scenario(scenario)
     summary, config = result.summary, scenario.config
     assert summary["env_steps"] == config.total_env_steps or summary["sim_time"] == config.max_sim_time
-    assert summary["wall_time"] < 10
     assert SHOWS[name](result)
 
 
