@@ -61,8 +61,9 @@ def test_gorila_proper_learns_what_its_control_does_not():
 
 @pytest.mark.slow
 def test_bundled_dqn_balances_cartpole():
-    """CartPole solved: a mean of 475 over 10 episodes, which the control never reaches."""
-    settings = dict(total_env_steps=100_000, target_return=475.0)
+    """CartPole solved: a mean of 475 over 10 episodes, which the control never reaches. Measured: 475
+    reached at 49,677 env steps (12,294 gradients; 355 s on a loaded 2-core machine)."""
+    settings = dict(total_env_steps=100_000, exploration_fraction=0.03, target_return=475.0)
     learned = Outcome(run(bundled(**settings)))
     control = Outcome(run(bundled(learning=False, **settings)))
     learned.assert_return_reaches(475, control=control)
