@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "bench"))  # as when a script runs: benches may import each other
 from bench_quick import bench_scripts, documented_keys, result_problems  # noqa: E402
 
 README = (ROOT / "bench" / "README.md").read_text()
