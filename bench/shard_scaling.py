@@ -25,8 +25,8 @@ The last line is
 
     RESULT updates_per_s_31_over_1=... staleness_p99_1=... staleness_p99_31=... mode=quick|full
 
-with interface limits on. --quick runs 1, 4 and 31 shards with 31,000 parameters for 0.2 simulated seconds
-(0.8 at 1 shard), under a minute on a 2-core machine; the full run takes several minutes.
+with interface limits on. --quick runs 1, 4 and 31 shards with 31,000 parameters for 0.15 simulated seconds
+(0.6 at 1 shard), under a minute on a 2-core machine; the full run takes several minutes.
 
     python bench/shard_scaling.py [--quick] [--out DIR] [--params N]
 """
@@ -178,7 +178,7 @@ def plot(rows: dict[tuple[int, bool, int], dict[str, float]], counts: list[int],
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="1, 4 and 31 shards, 31,000 parameters, 0.2 simulated seconds"
+        "--quick", action="store_true", help="1, 4 and 31 shards, 31,000 parameters, 0.15 simulated seconds"
     )
     parser.add_argument("--out", type=Path, default=Path("/tmp/shard_scaling"), help="where the plot goes")
     parser.add_argument(
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--params: must be at least 31 (one per shard), got {args.params}")
     counts = [1, 4, 31] if args.quick else [1, 2, 4, 8, 16, 31]
     params = args.params or (31_000 if args.quick else 310_000)
-    base = 0.2 if args.quick else 1.0
+    base = 0.15 if args.quick else 1.0
     print(
         f"{params:,} parameters ({4 * params / 1e6:.2f} MB a gradient); {base:g} simulated s (x4 at 1 shard)"
     )
