@@ -43,6 +43,23 @@ def _saturate(values: np.ndarray) -> None:
     np.clip(values, -largest, largest, out=values)
 
 
+def _step_by_root(
+    params: np.ndarray,
+    gradient: np.ndarray,
+    accumulator: np.ndarray,
+    tmp: np.ndarray,
+    eps: float,
+    step: float,
+) -> None:
+    """params -= step * gradient / (sqrt(accumulator) + eps), in place through `tmp`, kept finite."""
+    np.sqrt(accumulator, out=tmp)
+    tmp += eps
+    np.divide(gradient, tmp, out=tmp)
+    tmp *= step
+    params -= tmp
+    _saturate(params)
+
+
 def _scratch() -> np.ndarray:
     return np.empty(0, dtype=np.float32)
 
@@ -79,12 +96,7 @@ class AdaGrad:
             np.multiply(gradient, gradient, out=tmp)
             total += tmp
             _saturate(total)
-            np.sqrt(total, out=tmp)
-            tmp += self.eps
-            np.divide(gradient, tmp, out=tmp)
-            tmp *= self.lr * scale
-            params -= tmp
-            _saturate(params)
+            _step_by_root(params, gradient, total, tmp, self.eps, self.lr * scale)
 
     def state(self) -> State:
         return {} if self._sum is None else {"sum": self._sum.copy()}
@@ -161,12 +173,7 @@ class RMSProp:
             tmp *= 1.0 - self.alpha
             square_avg += tmp
             _saturate(square_avg)
-            np.sqrt(square_avg, out=tmp)
-            tmp += self.eps
-            np.divide(gradient, tmp, out=tmp)
-            tmp *= self.lr * scale
-            params -= tmp
-            _saturate(params)
+            _step_by_root(params, gradient, square_avg, tmp, self.eps, self.lr * scale)
 
     def state(self) -> State:
         return {} if self._square_avg is None else {"square_avg": self._square_avg.copy()}
