@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 SMALL = ["topology.actors=2", "training.learning_starts=200"]
 """Fewer processes and an earlier start of learning, to keep the machine's load down."""
+LATE = 0.2  # seconds of emulated time a fault may fire late on a loaded machine
 
 
 def test_an_emulated_scenario_writes_the_results_of_a_run(tmp_path):
@@ -55,15 +56,18 @@ def test_a_crash_kills_and_restarts_a_shard_at_its_checkpoint_and_a_pause_holds_
     shard_1 = [p for p in result.summary["emulation"]["processes"] if p["nodes"] == ["shard-1"]]
     assert len(shard_1) == 2
     assert shard_1[0]["exitcode"] == -signal.SIGKILL
-    assert shard_1[0]["ended"] == pytest.approx(0.3, abs=0.05)
-    assert shard_1[1]["started"] == pytest.approx(0.4, abs=0.05)
+    # Faults never fire early; on a loaded machine they may fire late, so only lateness is loose.
+    assert 0.29 <= shard_1[0]["ended"] <= 0.3 + LATE
+    assert 0.39 <= shard_1[1]["started"] <= 0.4 + LATE
     assert shard_1[1]["pid"] != shard_1[0]["pid"]
     states = [(row[2], row[3]) for row in result.trace.records["lifecycle"] if row[2] == "shard-1"]
     assert states == [("shard-1", "up"), ("shard-1", "crashed"), ("shard-1", "up")]
 
-    states = [(row[2], row[3]) for row in result.trace.records["lifecycle"] if row[2] == "shard-0"]
-    assert states == [("shard-0", "up"), ("shard-0", "paused"), ("shard-0", "resumed")]
-    held = [row[0] for row in result.trace.records["gradients"] if row[3] == 0 and 0.16 < row[0] < 0.25]
+    lifecycle = [row for row in result.trace.records["lifecycle"] if row[2] == "shard-0"]
+    assert [row[3] for row in lifecycle] == ["up", "paused", "resumed"]
+    paused, resumed = lifecycle[1][0], lifecycle[2][0]
+    assert 0.14 <= paused <= 0.15 + LATE and paused < resumed
+    held = [row[0] for row in result.trace.records["gradients"] if row[3] == 0 and paused < row[0] < resumed]
     assert held == []  # the paused shard did nothing
 
     rows = [row for row in result.trace.records["gradients"] if row[3] == 1 and row[4] == "applied"]
