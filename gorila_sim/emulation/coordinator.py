@@ -37,6 +37,7 @@ from ..results import ResultsWriter
 from ..scenario import NetworkFault, Scenario
 from ..topology import node_names
 from ..trace import Trace
+from . import tempdir
 from .auth import SignedClient, new_key
 from .clock import RunClock
 from .directory import PortDirectory
@@ -169,6 +170,7 @@ class Coordinator:
         self._context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":
             self._context.set_forkserver_preload([worker_main.__module__])
+            tempdir.claim()  # the fork server's socket goes there
         self.workers: list[_Worker] = []
         self._running: list[_Worker | None] = [None] * len(self.groups)
         self._spares: list[_Worker] = []

@@ -125,9 +125,13 @@ def test_a_failing_run_raises_and_leaves_no_process(tmp_path):
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
 def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "gorila_sim.cli", "emulate", "baseline", "--out", str(out)]
-    command += [f"--set={override}" for override in [*SMALL, "stop.sim_time=120"]]
-    coordinator = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    emulate = [sys.executable, "-m", "gorila_sim.cli", "emulate", "baseline"]
+    emulate += [f"--set={override}" for override in SMALL]
+    command = [*emulate, "--out", str(out), "--set=stop.sim_time=120"]
+    temp = tmp_path / "temp"  # the coordinator's temp directory, multiprocessing's included
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    coordinator = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     everyone: set[int] = set()
     try:
         ports = ".run.partial-*/emulation/ports/*.json"  # written beside `out` until the run ends
@@ -148,9 +152,16 @@ def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
         if how == signal.SIGINT:
             assert coordinator.returncode == 130
             assert b"interrupted at" in coordinator.stderr.read()
-            assert [path.name for path in tmp_path.iterdir()] == ["run"]  # no partial directory left
+            assert sorted(path.name for path in tmp_path.iterdir()) == ["run", "temp"]  # no partial directory
             stored = read_results(out)  # the run so far, marked incomplete
             assert stored.interrupted_at is not None and stored.summary["episodes"] > 0
+        else:  # the next run removes the temp directory that the killed one left
+            left = list(temp.glob("pymp-*"))
+            assert len(left) == 1
+            again = [*emulate, "--out", str(tmp_path / "again"), "--set=stop.sim_time=0.2"]
+            subprocess.run(again, stdout=subprocess.DEVNULL, check=True, env=env, timeout=120)
+            assert not left[0].exists()
+            assert list(temp.iterdir()) == []
     finally:
         for pid in [coordinator.pid, *everyone]:
             if alive(pid):
