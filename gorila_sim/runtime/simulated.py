@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from netmodels import Degradation, Fifo, LinkModel, NodeModel, Partition, Streams, degrade
-from netmodels.link import Channel
+from netmodels.link import Channel, FixedDelay
 
 from .api import Message, NodeMain
 from .loop import Process, VirtualTimeLoop, Wakeup
@@ -58,7 +58,7 @@ class Network:
         self._sim = sim
         self._loop = sim.loop
         self._link_for = link_for
-        self._channels: dict[tuple[str, str], Channel] = {}
+        self._channels: dict[tuple[str, str], Channel | FixedDelay] = {}
         self.partitions: list[Partition] = list(partitions)
         self.degradations: list[Degradation] = []
         self._degradation_rng = Streams(sim.seed, "network")("degradations")
@@ -66,7 +66,7 @@ class Network:
         self.on_lost = on_lost
         self.on_delivered = on_delivered
 
-    def channel(self, src: str, dst: str) -> Channel:
+    def channel(self, src: str, dst: str) -> Channel | FixedDelay:
         key = (src, dst)
         channel = self._channels.get(key)
         if channel is None:

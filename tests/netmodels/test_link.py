@@ -12,6 +12,7 @@ from netmodels import (
     Uniform,
     link_from_spec,
 )
+from netmodels.link import Channel, FixedDelay
 
 LATENCY = LogNormal.from_median_p99(0.002, 0.01)
 
@@ -134,3 +135,13 @@ def test_link_from_spec_builds_the_model():
         ordered=False,
     )
     assert link_from_spec({}) == LinkModel()
+
+
+def test_a_constant_only_link_gets_a_fixed_delay_with_the_arrivals_of_a_channel():
+    link = LinkModel(latency=Constant(0.003))
+    fixed = link.channel(Streams(0, "link", "a", "b"))
+    assert isinstance(fixed, FixedDelay) and fixed.fifo is None
+    channel = Channel(link, Streams(0, "link", "a", "b"))
+    sends = [0.0, 0.1, 0.1, 0.25, 3.0]
+    assert [fixed.transmit(t, 100) for t in sends] == [channel.transmit(t, 100) for t in sends]
+    assert isinstance(LinkModel(latency=Constant(0.003), bandwidth=1e6).channel(Streams(0)), Channel)
