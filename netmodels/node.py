@@ -18,6 +18,7 @@ from .seeding import Streams
 _BLOCK = 1024
 
 Window = tuple[float, float]
+_NO_WINDOWS: Iterator[Window] = iter(())  # exhausted for good, so every node without faults shares it
 
 
 def _check_windows(events: Any) -> tuple[Window, ...]:
@@ -239,12 +240,12 @@ class NodeBehaviour:
     def crash_windows(self) -> Iterator[Window]:
         """(crash_at, restart_at) windows in time order, lazily; every call replays the same windows."""
         crashes = self._model.crashes
-        return iter(()) if crashes is None else crashes.windows(self._streams.fresh("crashes"))
+        return _NO_WINDOWS if crashes is None else crashes.windows(self._streams.fresh("crashes"))
 
     def pause_windows(self) -> Iterator[Window]:
         """(pause_at, resume_at) windows in time order, lazily; every call replays the same windows."""
         pauses = self._model.pauses
-        return iter(()) if pauses is None else pauses.windows(self._streams.fresh("pauses"))
+        return _NO_WINDOWS if pauses is None else pauses.windows(self._streams.fresh("pauses"))
 
 
 def _slowdowns_from_spec(spec: Any, path: str) -> Slowdowns:
