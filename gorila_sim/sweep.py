@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import re
 import shutil
 import signal
@@ -32,6 +31,8 @@ from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+from runcommon.cores import usable_cores
 
 from .results import MARKER, OutputError, check_out, read_results, write_json, write_results
 from .stats import mean_ci
@@ -240,14 +241,6 @@ def row_of(trial: Trial, summary: dict[str, Any]) -> dict[str, Any]:
         "staleness_p99": number(staleness["p99"]),
         "sim_time": summary["sim_time"],
     }
-
-
-def usable_cores() -> int:
-    """The cores this process may run on: its CPU affinity where the OS has one, else all of them (also
-    what MB-MPO training sizes its thread pools with)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def sweep(

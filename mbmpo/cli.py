@@ -185,7 +185,7 @@ def _run_training(
     with ExitStack() as stack:
         log = stack.enter_context(_TensorBoardLog(Path(out), resume)) if tensorboard else None
         if dashboard:
-            from gorila_sim.dashboard.mbmpo_view import watch_training
+            from .dashboard import watch_training
 
             return watch_training(config, out, console, resume=resume, on_iteration=log)
 

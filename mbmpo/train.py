@@ -27,7 +27,7 @@ import numba
 import numpy as np
 import torch
 
-from gorila_sim.sweep import usable_cores
+from runcommon.cores import usable_cores
 
 from .buffer import TransitionBuffer
 from .config import ConfigError, MBMPOConfig

@@ -25,9 +25,9 @@ from gorila_sim.sweep import (
     plot_sweep,
     prepare,
     sweep,
-    usable_cores,
     write_tables,
 )
+from runcommon.cores import usable_cores
 
 SCENARIO = "straggler-learners"
 GRID = {"stop.env_steps": ["1500", "2500"], "training.staleness.max_staleness": ["2", "8"]}

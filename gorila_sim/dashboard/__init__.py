@@ -8,7 +8,8 @@
 See docs/dashboard.md.
 """
 
-from .display import Display, View
+from runcommon.display import Display, View
+
 from .live import watch_scenario
 from .profile import Breakdown, Profiler
 from .replay import replay

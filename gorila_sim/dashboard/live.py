@@ -16,13 +16,14 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from runcommon.display import PER_SECOND, Display
+
 from ..gorila import Interrupted, RunResult, build, summarise
 from ..nodes.cluster import Cluster
 from ..runtime import Simulation, VirtualTimeLoop
 from ..scenario import Scenario, ScenarioError, apply_faults
 from ..scenario.format import CONFIG_PATHS
 from ..trace import Trace
-from .display import PER_SECOND, Display
 from .snapshot import RunInfo, Snapshot, Tracker
 from .view import GORILA
 

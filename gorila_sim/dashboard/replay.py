@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from runcommon.display import PER_SECOND, Display
+
 from ..config import GorilaConfig
 from ..results import StoredRun, read_results
 from ..scenario.errors import ScenarioError
 from ..scenario.parse import stored_faults
 from ..trace import COLUMNS
-from .display import PER_SECOND, Display
 from .snapshot import RunInfo, Snapshot, Tracker
 from .timeline import Timeline, timeline
 from .view import GORILA

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from rich.console import Console
 
 from gorila_sim.cli import main
-from gorila_sim.dashboard.mbmpo_view import MBMPO, MBMPOSnapshot, imagined_per_iteration
+from mbmpo.dashboard import MBMPO, MBMPOSnapshot, imagined_per_iteration
 
 CONFIG = SimpleNamespace(
     env_id="Pendulum-v1", iterations=5, models=2, rollouts_per_model=4, horizon=50, meta_steps=2

@@ -13,8 +13,8 @@ from rich.console import Console, RenderableType
 from test_mbmpo_view import CONFIG, HISTORY
 
 from gorila_sim.dashboard import render
-from gorila_sim.dashboard.mbmpo_view import MBMPO, MBMPOSnapshot
 from gorila_sim.trace import FATES
+from mbmpo.dashboard import MBMPO, MBMPOSnapshot
 
 
 def screen(renderable: RenderableType, width: int = 80, height: int = 24) -> list[str]:

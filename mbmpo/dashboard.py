@@ -1,5 +1,5 @@
 """The dashboard of an MB-MPO training run (`gorila-sim mbmpo train --dashboard`): its snapshot, its rich
-layout and its one-line form, shown with the same `Display` as the Gorila dashboard.
+layout and its one-line form, shown with the same `runcommon.display.Display` as the Gorila dashboard.
 
 A snapshot is built from the per-iteration metrics records of `mbmpo.train.train` (iteration 0: the random
 data) and the phase the run last reported. This module loads neither torch nor the MB-MPO package until
@@ -19,8 +19,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.panel import Panel
 from rich.text import Text
 
-from .display import Display, View
-from .view import chart, columns, downsample, fold
+from runcommon.charts import chart, columns, downsample, fold
+from runcommon.display import Display, View
 
 SPARK_WIDTH = 16
 """Characters of a one-row history."""
@@ -131,7 +131,7 @@ def watch_training(
     """Run `mbmpo.train.train(config, out, resume=resume)` with the dashboard on `console` (live on a
     terminal, a plain line per iteration, and at most one every few seconds between, elsewhere); return
     its history. `on_iteration` also hears each metrics record."""
-    from mbmpo.train import load_checkpoint, train
+    from .train import load_checkpoint, train
 
     recorder = Recorder(config)
     if resume and out is not None:
