@@ -1,10 +1,13 @@
 """Every bench script imports, has its section in bench/README.md, and the RESULT-line check CI runs."""
 
 import importlib.util
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -43,3 +46,24 @@ def test_a_result_line_passes_only_with_mode_and_documented_keys():
         "bench/README.md has no section named c.py"
     ]
     assert result_problems("a.py", f"{good}\nTraceback", readme)[0].startswith("the last line is not")
+
+
+def test_gpu_check_without_a_gpu_says_so_and_succeeds():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: bench/gpu_check.sh would run the whole check")
+    done = subprocess.run(
+        [ROOT / "bench" / "gpu_check.sh"], capture_output=True, text=True, timeout=120, env=python_first()
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("gpu_check: no CUDA GPU")
+
+
+def test_gpu_check_refuses_an_unknown_argument():
+    done = subprocess.run([ROOT / "bench" / "gpu_check.sh", "--full"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == "gpu_check: unknown argument '--full' (the only one is --quick)\n"
+
+
+def python_first() -> dict[str, str]:
+    """The environment with PYTHON set to the interpreter running the tests."""
+    return {**os.environ, "PYTHON": sys.executable}
