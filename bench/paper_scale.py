@@ -38,15 +38,13 @@ def timed(config: GorilaConfig) -> tuple[dict, float]:
     return summary, time.process_time() - started
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 simulated second instead of 10")
-    args = parser.parse_args(argv)
-    config = GorilaConfig(
+def paper_config(max_sim_time: float, actors: int = 100) -> GorilaConfig:
+    """The paper's cluster in surrogate mode, with `actors` actors (each with its own replay memory)."""
+    return GorilaConfig(
         problem="surrogate",
         surrogate_size=31_000,
         bundled=False,
-        actors=100,
+        actors=actors,
         learners=100,
         shards=31,
         replay="local",
@@ -55,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         buffer_size=10_000,
         transitions_per_message=32,
         total_env_steps=10**12,
-        max_sim_time=1.0 if args.quick else 10.0,
+        max_sim_time=max_sim_time,
         costs=ATARI_LIKE,
         optimiser={"name": "adagrad", "lr": 0.05},
         staleness={"name": "hard_threshold", "max_staleness": 100},
@@ -63,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
         nodes={"learner": NodeModel(straggler=ShiftedExponential(shift=1.0, mean=0.3))},
         seed=0,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 simulated second instead of 10")
+    args = parser.parse_args(argv)
+    config = paper_config(1.0 if args.quick else 10.0)
     summary, cpu = timed(config)
     sim_per_wall = summary["sim_time"] / summary["wall_time"]
     events_per_s = summary["events"] / summary["wall_time"]

@@ -19,10 +19,10 @@ from .messages import Transitions, batch_bytes
 def as_batch(transitions: list[tuple]) -> Batch:
     obs, actions, rewards, next_obs, terminated = zip(*transitions, strict=True)
     return Batch(
-        obs=np.stack(obs),
+        obs=np.array(obs),
         actions=np.array(actions, dtype=np.int64),
         rewards=np.array(rewards, dtype=np.float32),
-        next_obs=np.stack(next_obs),
+        next_obs=np.array(next_obs),
         terminated=np.array(terminated, dtype=np.float32),
     )
 

@@ -38,10 +38,15 @@ async def shard(rt: Runtime, cluster: Cluster, index: int) -> None:
     admitted: list[tuple[np.ndarray, float]] = []  # the rule's verdicts, waiting for the next step
     pushers: list[tuple[str, int]] = []  # their learners and staleness
     nbytes = HEADER_BYTES + params.nbytes
+    snapshot: np.ndarray | None = None  # a read-only copy of the slice at `version`, shared by its pulls
 
     async def answer(request: Message) -> None:
+        nonlocal snapshot
         await rt.compute(costs.serialise(nbytes))
-        rt.reply(request, Params(version, params.copy()), nbytes)
+        if snapshot is None:
+            snapshot = params.copy()
+            snapshot.flags.writeable = False
+        rt.reply(request, Params(version, snapshot), nbytes)
 
     while True:
         message = await rt.receive()
@@ -74,6 +79,7 @@ async def shard(rt: Runtime, cluster: Cluster, index: int) -> None:
                         history.append((version, params.copy()))
                     optimiser.step(params, gradient, scale)
                     version += 1
+                    snapshot = None
                     for learner, age in pushers:
                         trace.gradient(rt.now(), learner, index, "applied", age, version)
                     admitted.clear()

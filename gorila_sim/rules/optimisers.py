@@ -40,7 +40,8 @@ class Optimiser(Protocol):
 def _saturate(values: np.ndarray) -> None:
     """Bring entries that overflowed back to the largest finite value of the array's dtype, in place."""
     largest = np.finfo(values.dtype).max
-    np.clip(values, -largest, largest, out=values)
+    np.minimum(values, largest, out=values)
+    np.maximum(values, -largest, out=values)
 
 
 def _step_by_root(
