@@ -34,6 +34,7 @@ class Cluster:
         self.actor_steps: dict[str, int] = {}
         self.recent_returns: deque[float] = deque(maxlen=10)
         self.on_progress: Callable[[int], None] | None = None
+        self._epsilon_schedules: dict[int, tuple[float, int]] = {}
         self._stop = stop
 
     def env_seed(self, actor: str) -> int:
@@ -41,13 +42,19 @@ class Cluster:
 
     def epsilon(self, index: int, steps: int) -> float:
         """Actor `index`'s exploration after `steps` steps of its own share of the run's env steps."""
+        schedule = self._epsilon_schedules.get(index)
+        if schedule is None:
+            schedule = self._epsilon_schedules[index] = self._epsilon_schedule(index)
+        return linear_epsilon(self.config.epsilon_start, *schedule, steps)
+
+    def _epsilon_schedule(self, index: int) -> tuple[float, int]:
+        """Actor `index`'s final epsilon and the steps it takes to get there."""
         config = self.config
         share = config.total_env_steps / config.actors
         end = config.epsilon_end
         if config.epsilon_spread > 0 and config.actors > 1:
             end = end ** (1.0 + config.epsilon_spread * index / (config.actors - 1))
-        duration = max(1, int(config.exploration_fraction * share))
-        return linear_epsilon(config.epsilon_start, end, duration, steps)
+        return end, max(1, int(config.exploration_fraction * share))
 
     def count_steps(self, actor: str, steps: int = 1) -> None:
         """Count `steps` env steps of `actor`; at `total_env_steps` the run stops and counts no more."""

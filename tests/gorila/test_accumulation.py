@@ -121,3 +121,14 @@ def test_a_bad_accumulate_is_named():
     with pytest.raises(ScenarioError, match=r"training\.accumulate: must be a whole number >= 1, got 0"):
         parse_scenario('[scenario]\nname = "x"\n[training]\naccumulate = 0\n')
     assert parse_scenario('[scenario]\nname = "x"\n[training]\naccumulate = 8\n').config.accumulate == 8
+
+
+def test_pulls_at_one_version_share_one_read_only_slice_and_a_step_makes_a_new_one():
+    def pushes(size):
+        return [(0, np.ones(size, dtype=np.float32))] * 2
+
+    first, before_step, after_step = one_shard(config(accumulate=2), pushes)[0]
+    assert before_step.version == 0 and before_step.values is first.values
+    assert not first.values.flags.writeable
+    assert after_step.version == 1 and not np.array_equal(after_step.values, first.values)
+    assert np.array_equal(first.values, np.zeros_like(first.values))
