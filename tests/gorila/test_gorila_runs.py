@@ -1,10 +1,12 @@
 """Gorila end to end in simulated time: determinism, faults in the trace, robustness rules."""
 
+import gc
+
 import numpy as np
 import pytest
 
 from gorila_sim.config import ConfigError, GorilaConfig
-from gorila_sim.gorila import build, run
+from gorila_sim.gorila import YOUNG_COLLECTION_EVERY, build, run
 from gorila_sim.nodes.cluster import Cluster
 from gorila_sim.nodes.messages import Pull, Push
 from gorila_sim.nodes.shard import shard
@@ -193,3 +195,11 @@ def test_stale_synchronous_bounds_how_far_a_learner_runs_ahead():
     bounded = run(surrogate(nodes=stragglers, staleness={"name": "stale_synchronous", "bound": 2})).trace
     assert clock_spread(free, learners) > 10
     assert clock_spread(bounded, learners) <= 2 + 1  # the bound, plus the push in flight
+
+
+def test_a_run_collects_young_garbage_rarely_and_restores_the_collector_after():
+    before = gc.get_threshold()
+    during = []
+    run(surrogate(total_env_steps=3_000), on_progress=lambda steps: during.append(gc.get_threshold()))
+    assert during and all(t == (YOUNG_COLLECTION_EVERY, *before[1:]) for t in during)
+    assert gc.get_threshold() == before
