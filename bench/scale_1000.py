@@ -21,9 +21,9 @@ from gorila_sim.gorila import run
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="0.2 simulated seconds instead of 2")
+    parser.add_argument("--quick", action="store_true", help="0.3 simulated seconds instead of 2")
     args = parser.parse_args(argv)
-    config = paper_config(0.2 if args.quick else 2.0, actors=1_000)
+    config = paper_config(0.3 if args.quick else 2.0, actors=1_000)
     started = time.perf_counter()
     summary = run(config).summary
     total_wall = time.perf_counter() - started
