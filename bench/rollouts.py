@@ -31,7 +31,14 @@ import torch
 from mbmpo.dynamics import DynamicsEnsemble
 from mbmpo.envs import TASKS
 from mbmpo.policy import GaussianPolicy
-from mbmpo.rollouts import cuda_backend, cuda_rollout, gpu_rollout, numba_rollout, torch_rollout
+from mbmpo.rollouts import (
+    cuda_backend,
+    cuda_rollout,
+    gpu_rollout,
+    numba_backend,
+    numba_rollout,
+    torch_rollout,
+)
 
 OBS, ACT, MODELS, HIDDEN, POLICY_HIDDEN, HORIZON = 17, 6, 5, (512, 512), (32, 32), 200
 TRAJECTORIES = (20, 200, 2_000, 20_000)
@@ -94,6 +101,13 @@ def first_numba_call_s() -> float:
     return time.perf_counter() - started
 
 
+def chosen_path(n: int) -> str:
+    """The path the numba backend's calibration chose for n trajectories per model of the bench's sizes."""
+    rows = min(n, numba_backend.BLAS_CHUNK_ROWS)
+    paths = [path for key, path in numba_backend.CHOICES.items() if key[1] == 1 << (rows - 1).bit_length()]
+    return paths[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -148,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
                 fraction = rate * flops / 1e9 / device_peak
                 key = f"{device}_{name}_{n}"
                 results[key], results[f"{key}_fraction"] = rate, fraction
+                chosen = f"  ({chosen_path(n)} path)" if rollout is numba_rollout else ""
                 print(
                     f"{device:6} {name:7} {n:>7,} {horizon:>4} {rate:>12,.0f} {rate / anchor:>8.2f}x"
-                    f" {fraction:>9.0%}"
+                    f" {fraction:>9.0%}{chosen}"
                 )
     ratios = {n: results[f"cpu_numba_{n}"] / results[f"cpu_torch_{n}"] for n in TRAJECTORIES}
     fields = {
@@ -160,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "torch_matmul_fraction_large": f"{results['cpu_torch_20000_fraction']:.2f}",
         "matmul_gflops": f"{peak:.1f}",
         "numba_first_call_s": f"{first_call:.2f}",
+        "numba_paths": ",".join(chosen_path(n) for n in TRAJECTORIES),
     }
     if gpu:
         if "kernel" in gpu_backends:

@@ -9,6 +9,8 @@ ensemble size, number of trajectories and horizon.
 from __future__ import annotations
 
 import math
+import statistics
+import time
 
 import numba
 import numpy as np
@@ -177,6 +179,109 @@ def _rollout_kernel(
             position += hi - lo
 
 
+@njit(parallel=True, cache=True)
+def _act_and_normalise(
+    k, lo, rows, policy_w, policy_b, log_std, states, noise, t, bound, in_mean, in_std, obs, actions,
+    log_probs, inputs,
+):  # fmt: skip
+    """The policy's step for the first `rows` rows of `states` (trajectories lo.. of model k; the rows
+    padded to a multiple of TILE) at time t: actions and their log-probabilities written out, and the
+    model's normalised inputs into `inputs`."""
+    obs_dim, act_dim = obs.shape[3], actions.shape[3]
+    sigma = np.exp(log_std[k])
+    log_prob_const = -log_std[k].sum() - 0.5 * act_dim * LOG_2PI
+    blocks = (rows + MAX_BLOCK_ROWS - 1) // MAX_BLOCK_ROWS
+    for block in prange(blocks):
+        first, last = block * MAX_BLOCK_ROWS, min(rows, (block + 1) * MAX_BLOCK_ROWS)
+        mean = _mlp(states[first : first + _padded(last - first, TILE)], policy_w, policy_b, k, TANH)
+        for r in range(first, last):
+            n = lo + r
+            squares = 0.0
+            for j in range(act_dim):
+                z = noise[k, n, t, j]
+                action = mean[r - first, j] + sigma[j] * z
+                actions[k, n, t, j] = action
+                applied = min(max(action, -bound), bound)
+                inputs[r, obs_dim + j] = (applied - in_mean[obs_dim + j]) / in_std[obs_dim + j]
+                squares += z * z
+            log_probs[k, n, t] = -0.5 * squares + log_prob_const
+            for j in range(obs_dim):
+                obs[k, n, t, j] = states[r, j]
+                inputs[r, j] = (states[r, j] - in_mean[j]) / in_std[j]
+
+
+@njit(parallel=True, cache=True)
+def _advance(
+    k, lo, delta, delta_mean, delta_std, low, high, task, bound, states, ended, t, actions, rewards, dones,
+):  # fmt: skip
+    """The model's step for the rows of `states` (trajectories lo.. of model k) at time t, from its
+    normalised deltas: rewards and terminations written out, and the states moved on."""
+    rows, obs_dim, act_dim = ended.shape[0], delta_mean.shape[0], actions.shape[3]
+    blocks = (rows + MAX_BLOCK_ROWS - 1) // MAX_BLOCK_ROWS
+    for block in prange(blocks):
+        state = np.empty(obs_dim, dtype=np.float32)
+        next_state = np.empty(obs_dim, dtype=np.float32)
+        clipped = np.empty(act_dim, dtype=np.float32)
+        for r in range(block * MAX_BLOCK_ROWS, min(rows, (block + 1) * MAX_BLOCK_ROWS)):
+            n = lo + r
+            for j in range(obs_dim):
+                state[j] = states[r, j]
+                value = state[j] + delta[r, j] * delta_std[j] + delta_mean[j]
+                next_state[j] = min(max(value, low[j]), high[j])
+            for j in range(act_dim):
+                clipped[j] = min(max(actions[k, n, t, j], -bound), bound)
+            reward, terminated = step_reward(task, state, clipped, next_state)
+            if ended[r]:
+                rewards[k, n, t] = 0.0
+                dones[k, n, t] = False
+            else:
+                rewards[k, n, t] = reward
+                dones[k, n, t] = terminated
+                ended[r] = terminated
+                if not terminated:
+                    states[r, :obs_dim] = next_state
+
+
+BLAS_CHUNK_ROWS = 2048
+"""Most trajectories of one model the BLAS path steps together: their activations stay in cache."""
+
+
+def _blas_rollout(
+    model_w, model_b, in_mean, in_std, delta_mean, delta_std, low, high, policy_w, policy_b, log_std,
+    start, noise, task, bound, obs, actions, rewards, dones, log_probs,
+):  # fmt: skip
+    """The same steps as _rollout_kernel, with the model's layer products as BLAS calls (torch.addmm on
+    torch's threads) over chunks of up to BLAS_CHUNK_ROWS trajectories of one model, and the policy, the
+    normalisation, the reward and the termination in compiled code between them."""
+    models, n, horizon, obs_dim = start.shape[0], start.shape[1], noise.shape[2], start.shape[2]
+    layers = [
+        [(torch.from_numpy(w[k]).t(), torch.from_numpy(b[k])) for w, b in zip(model_w, model_b, strict=True)]
+        for k in range(models)
+    ]
+    for k in range(models):
+        for lo in range(0, n, BLAS_CHUNK_ROWS):
+            rows = min(BLAS_CHUNK_ROWS, n - lo)
+            padded = _padded(rows, TILE)
+            states = np.zeros((padded, policy_w[0].shape[2]), dtype=np.float32)
+            states[:rows, :obs_dim] = start[k, lo : lo + rows]
+            inputs = np.zeros((padded, model_w[0].shape[2]), dtype=np.float32)
+            ended = np.zeros(rows, dtype=np.bool_)
+            hidden = [torch.empty(padded, w.shape[1]) for w, _ in layers[k]]
+            for t in range(horizon):
+                _act_and_normalise(
+                    k, lo, rows, policy_w, policy_b, log_std, states, noise, t, bound, in_mean, in_std, obs,
+                    actions, log_probs, inputs,
+                )  # fmt: skip
+                h = torch.from_numpy(inputs)
+                for i, (weight, bias) in enumerate(layers[k]):
+                    torch.addmm(bias, h, weight, out=hidden[i])
+                    h = hidden[i] if i == len(layers[k]) - 1 else hidden[i].relu_()
+                _advance(
+                    k, lo, h.numpy(), delta_mean, delta_std, low, high, task, bound, states, ended, t,
+                    actions, rewards, dones,
+                )  # fmt: skip
+
+
 def _packed(pairs: list[tuple[Tensor, Tensor]]) -> tuple[List, List]:
     """Weights (K, out, in) and biases (K, 1, out) as numba lists of contiguous float32 arrays, weights
     (K, units, inputs) and biases (K, units), in _dense's layout: the MLP's inputs padded with zeros to a
@@ -204,8 +309,10 @@ def numba_rollout(
     start_states: Tensor,
     noise: Tensor,
     task: Task,
+    path: str | None = None,
 ) -> Trajectories:
-    """The Rollout interface, on numba's threads (numba.get_num_threads())."""
+    """The Rollout interface, on numba's threads (numba.get_num_threads()) and, on the BLAS path, torch's.
+    `path` ("fused" or "blas") forces a path; by default calibration chooses (_calibrated_path)."""
     if task.env_id not in TASK_CODES:
         raise ValueError(f"task: the numba backend has no reward for {task.env_id!r}; use the torch backend")
     weights = ensemble.snapshot()
@@ -226,10 +333,53 @@ def numba_rollout(
     rewards = np.empty((k, n, horizon), dtype=np.float32)
     dones = np.empty((k, n, horizon), dtype=np.bool_)
     log_probs = np.empty((k, n, horizon), dtype=np.float32)
-    _rollout_kernel(
+    inputs = (
         model_w, model_b, *stats, low, high, policy_w, policy_b,
-        np.ascontiguousarray(log_std.detach().reshape(k, act_dim).numpy()), start, draws,
-        TASK_CODES[task.env_id], np.float32(task.action_bound),
-        numba.get_num_threads(), obs, actions, rewards, dones, log_probs,
+        np.ascontiguousarray(log_std.detach().reshape(k, act_dim).numpy()),
     )  # fmt: skip
+    task_code, bound = TASK_CODES[task.env_id], np.float32(task.action_bound)
+    chosen = path or _calibrated_path(inputs, start, draws, task_code, bound)
+    run = PATHS[chosen]
+    run(*inputs, start, draws, task_code, bound, obs, actions, rewards, dones, log_probs)
     return Trajectories(*(torch.from_numpy(a) for a in (obs, actions, rewards, dones, log_probs)))
+
+
+def _fused(*args) -> None:
+    _rollout_kernel(*args[:15], numba.get_num_threads(), *args[15:])
+
+
+PATHS = {"fused": _fused, "blas": _blas_rollout}
+"""The numba backend's two ways through a rollout: the fused kernel (every product in compiled loops)
+and the BLAS path (the model's products as BLAS calls); both step the same arithmetic."""
+
+CHOICES: dict[tuple, str] = {}
+"""The path calibration chose, by the sizes it was chosen for (see _calibrated_path)."""
+
+
+def _calibrated_path(inputs: tuple, start: np.ndarray, noise: np.ndarray, task_code: int, bound) -> str:
+    """The faster path for rollouts of this size on this machine, timed on first use of each size: both
+    paths step up to BLAS_CHUNK_ROWS trajectories of every model once, three times each, interleaved;
+    the median wins. Sizes share a choice by the layer shapes, K, the power of two at or above
+    min(N, BLAS_CHUNK_ROWS), and the thread counts."""
+    models, n = start.shape[:2]
+    rows = min(n, BLAS_CHUNK_ROWS)
+    shapes = tuple(w.shape for w in (*inputs[0], *inputs[8]))
+    key = (shapes, 1 << (rows - 1).bit_length(), numba.get_num_threads(), torch.get_num_threads())
+    if key not in CHOICES:
+        start, noise = start[:, :rows], np.ascontiguousarray(noise[:, :rows, :1])
+        outputs = [
+            np.empty((models, rows, 1, start.shape[2]), np.float32),
+            np.empty((models, rows, 1, noise.shape[3]), np.float32),
+            np.empty((models, rows, 1), np.float32),
+            np.empty((models, rows, 1), np.bool_),
+            np.empty((models, rows, 1), np.float32),
+        ]
+        times: dict[str, list[float]] = {name: [] for name in PATHS}
+        for _ in range(4):
+            for name, run in PATHS.items():
+                started = time.perf_counter()
+                run(*inputs, start, noise, task_code, bound, *outputs)
+                times[name].append(time.perf_counter() - started)
+        # The first round compiles or loads the code.
+        CHOICES[key] = min(PATHS, key=lambda name: statistics.median(times[name][1:]))
+    return CHOICES[key]

@@ -6,6 +6,8 @@ import math
 import os
 import subprocess
 import sys
+import time
+from functools import partial
 from pathlib import Path
 
 import numba
@@ -16,8 +18,16 @@ import torch
 from mbmpo.dynamics import DynamicsEnsemble
 from mbmpo.envs import TASKS, Task
 from mbmpo.policy import GaussianPolicy
-from mbmpo.rollouts import BACKENDS, backend_name, cuda_backend, cuda_rollout, numba_rollout, torch_rollout
-from mbmpo.rollouts.numba_backend import MAX_BLOCK_ROWS, _rollout_kernel, step_reward
+from mbmpo.rollouts import (
+    BACKENDS,
+    backend_name,
+    cuda_backend,
+    cuda_rollout,
+    numba_backend,
+    numba_rollout,
+    torch_rollout,
+)
+from mbmpo.rollouts.numba_backend import MAX_BLOCK_ROWS, PATHS, _rollout_kernel, step_reward
 from mbmpo.rollouts.row_rewards import TASK_CODES
 
 K, N, T = 3, 4, 6
@@ -57,7 +67,7 @@ def test_model_k_runs_policy_k_and_next_states_come_from_it():
     )
 
 
-@pytest.mark.parametrize("backend", ["torch", "numba"])
+@pytest.mark.parametrize("backend", ["torch", "numba", "numba-fused", "numba-blas"])
 def test_a_hand_computed_trajectory(backend):
     """Models and policies with constant outputs: model k moves the state by moves[k] each step, policy k
     asks for means[k] plus σ times its noise; every state, action, reward and log-probability follows by
@@ -74,7 +84,8 @@ def test_a_hand_computed_trajectory(backend):
     params[:, -2] = torch.tensor(means)  # the last layer's bias; its weights are 0
     params[:, -1] = math.log(sigma)
     starts, noise = torch.randn(K, N, 3), torch.randn(K, N, T, 1)
-    traj = BACKENDS[backend](ensemble, policy, params, starts, noise, TASKS["Pendulum-v1"])
+    rollout = BACKENDS.get(backend) or partial(numba_rollout, path=backend.removeprefix("numba-"))
+    traj = rollout(ensemble, policy, params, starts, noise, TASKS["Pendulum-v1"])
     for k, n, t in itertools.product(range(K), range(N), range(T)):
         state = starts[k, n] + t * moves[k]
         action = means[k] + sigma * float(noise[k, n, t, 0])
@@ -134,17 +145,19 @@ def assert_same_trajectories(a, b, tolerance: float = 1e-5) -> None:
         assert float((x - y).abs().max()) <= tolerance * scale, name
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("env_id", list(OBS_DIMS))
-def test_numba_backend_matches_the_torch_reference(env_id):
+def test_numba_backend_matches_the_torch_reference(env_id, path):
     ensemble, policy, params, starts, noise = task_setup(env_id, models=3, n=7, horizon=40)
     task = TASKS[env_id]
     reference = torch_rollout(ensemble, policy, params, starts, noise, task)
-    assert_same_trajectories(numba_rollout(ensemble, policy, params, starts, noise, task), reference)
+    assert_same_trajectories(numba_rollout(ensemble, policy, params, starts, noise, task, path), reference)
     if task.terminated is not TASKS["Pendulum-v1"].terminated:
         assert reference.dones.any()  # the comparison covered terminations and their padding
 
 
-def test_numba_backend_pads_layers_of_any_width():
+@pytest.mark.parametrize("path", PATHS)
+def test_numba_backend_pads_layers_of_any_width(path):
     """Hidden widths that are not multiples of the kernel's tile: the zero padding changes nothing."""
     torch.manual_seed(2)
     ensemble = DynamicsEnsemble(3, 1, models=2, hidden=(13, 6))
@@ -155,22 +168,25 @@ def test_numba_backend_pads_layers_of_any_width():
     ensemble.obs_low.fill_(-3.0)
     ensemble.obs_high.fill_(3.0)
     assert_same_trajectories(
-        numba_rollout(ensemble, policy, params, starts, noise, task),
+        numba_rollout(ensemble, policy, params, starts, noise, task, path),
         torch_rollout(ensemble, policy, params, starts, noise, task),
     )
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_numba_backend_splits_trajectories_into_shares_and_blocks_exactly(threads):
-    """Shares that cut through a model, blocks cut at MAX_BLOCK_ROWS, every trajectory run once."""
+def test_numba_backend_splits_trajectories_into_shares_and_blocks_exactly(threads, path, monkeypatch):
+    """Shares that cut through a model, blocks cut at MAX_BLOCK_ROWS, BLAS chunks cut at
+    BLAS_CHUNK_ROWS, every trajectory run once."""
     ensemble, policy, params, starts, noise = task_setup("HalfCheetah-v5", models=3, n=601, horizon=3)
     task = TASKS["HalfCheetah-v5"]
-    assert MAX_BLOCK_ROWS < 601
+    monkeypatch.setattr(numba_backend, "BLAS_CHUNK_ROWS", 258)
+    assert MAX_BLOCK_ROWS < 258 < 601
     previous = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
         assert_same_trajectories(
-            numba_rollout(ensemble, policy, params, starts, noise, task),
+            numba_rollout(ensemble, policy, params, starts, noise, task, path),
             torch_rollout(ensemble, policy, params, starts, noise, task),
         )
     finally:
@@ -193,6 +209,32 @@ def test_compiled_rewards_match_the_tasks(env_id):
     ]
     np.testing.assert_allclose([r for r, _ in compiled], rewards.numpy(), rtol=1e-5, atol=1e-5)
     assert [d for _, d in compiled] == terminated.tolist()
+
+
+def test_calibration_times_both_paths_once_per_size_and_keeps_the_faster(monkeypatch):
+    ensemble, policy, params, starts, noise = task_setup("HalfCheetah-v5", models=2, n=5, horizon=4)
+    runs = []
+    # The BLAS path made slow: calibration must see it and choose the fused kernel.
+    slow_blas = numba_backend._blas_rollout
+
+    def timed_blas(*args):
+        runs.append("blas")
+        time.sleep(0.05)
+        slow_blas(*args)
+
+    monkeypatch.setattr(numba_backend, "PATHS", {**PATHS, "blas": timed_blas})
+    monkeypatch.setattr(numba_backend, "CHOICES", {})
+    task = TASKS["HalfCheetah-v5"]
+    for _ in range(2):
+        numba_rollout(ensemble, policy, params, starts, noise, task)
+    assert list(numba_backend.CHOICES.values()) == ["fused"]
+    assert runs == ["blas"] * 4  # calibrated once, for the first call only
+    monkeypatch.setattr(numba_backend, "CHOICES", {})
+    monkeypatch.setattr(
+        numba_backend, "PATHS", {**PATHS, "fused": lambda *a: (time.sleep(0.05), PATHS["fused"](*a))}
+    )
+    numba_rollout(ensemble, policy, params, starts, noise, task)
+    assert list(numba_backend.CHOICES.values()) == ["blas"]
 
 
 def test_every_task_has_a_compiled_reward():
@@ -245,6 +287,8 @@ def test_auto_picks_the_gpu_only_where_there_is_one(monkeypatch):
 
 SIMULATED_KERNEL = """
 import sys
+import time
+from functools import partial
 import torch
 sys.path.insert(0, {tests!r})
 from test_mbmpo_rollouts import assert_same_trajectories, task_setup
