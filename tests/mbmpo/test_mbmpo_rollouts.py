@@ -6,7 +6,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 from functools import partial
 from pathlib import Path
 
@@ -212,29 +211,30 @@ def test_compiled_rewards_match_the_tasks(env_id):
 
 
 def test_calibration_times_both_paths_once_per_size_and_keeps_the_faster(monkeypatch):
+    """Calibration on a clock that each path moves by its own cost: the cheaper path is chosen, once."""
     ensemble, policy, params, starts, noise = task_setup("HalfCheetah-v5", models=2, n=5, horizon=4)
-    runs = []
-    # The BLAS path made slow: calibration must see it and choose the fused kernel.
-    slow_blas = numba_backend._blas_rollout
-
-    def timed_blas(*args):
-        runs.append("blas")
-        time.sleep(0.05)
-        slow_blas(*args)
-
-    monkeypatch.setattr(numba_backend, "PATHS", {**PATHS, "blas": timed_blas})
-    monkeypatch.setattr(numba_backend, "CHOICES", {})
     task = TASKS["HalfCheetah-v5"]
-    for _ in range(2):
-        numba_rollout(ensemble, policy, params, starts, noise, task)
-    assert list(numba_backend.CHOICES.values()) == ["fused"]
-    assert runs == ["blas"] * 4  # calibrated once, for the first call only
-    monkeypatch.setattr(numba_backend, "CHOICES", {})
-    monkeypatch.setattr(
-        numba_backend, "PATHS", {**PATHS, "fused": lambda *a: (time.sleep(0.05), PATHS["fused"](*a))}
-    )
-    numba_rollout(ensemble, policy, params, starts, noise, task)
-    assert list(numba_backend.CHOICES.values()) == ["blas"]
+    clock = [0.0]
+    monkeypatch.setattr(numba_backend.time, "perf_counter", lambda: clock[0])
+    runs = []
+
+    def costing(name, cost):
+        def run(*args):
+            runs.append(name)
+            clock[0] += cost
+            PATHS[name](*args)
+
+        return run
+
+    for slow, fast in (("blas", "fused"), ("fused", "blas")):
+        runs.clear()
+        monkeypatch.setattr(numba_backend, "PATHS", {slow: costing(slow, 1.0), fast: costing(fast, 0.1)})
+        monkeypatch.setattr(numba_backend, "CHOICES", {})
+        for _ in range(2):
+            numba_rollout(ensemble, policy, params, starts, noise, task)
+        assert list(numba_backend.CHOICES.values()) == [fast]
+        # Four timed rounds of each path in the first call, then the chosen path alone in each call.
+        assert runs.count(slow) == 4 and runs.count(fast) == 6
 
 
 def test_every_task_has_a_compiled_reward():
