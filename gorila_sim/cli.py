@@ -282,6 +282,7 @@ def _emulate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from .emulation import EmulationError, emulate_scenario
+    from .emulation.on_ray import RayUnavailable
     from .gorila import Interrupted
     from .results import default_dir
     from .scenario import load_scenario, resolve
@@ -292,6 +293,8 @@ def _emulate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_dir(scenario.name, seed, args.set, "-emulated")
     console = Console()
     processes = f"one process per {args.nodes_per_process} node(s), time scale {args.time_scale:g}"
+    if args.ray is not None:
+        processes += f", on Ray at {args.ray} ({args.placement})"
     try:
         with console.status(f"emulating {scenario.name}: {processes}"):
             result = emulate_scenario(
@@ -300,8 +303,10 @@ def _emulate(args: argparse.Namespace) -> int:
                 nodes_per_process=args.nodes_per_process,
                 time_scale=args.time_scale,
                 overwrite=args.overwrite,
+                ray=args.ray,
+                placement=args.placement,
             )
-    except EmulationError as error:
+    except (EmulationError, RayUnavailable) as error:
         print(f"gorila-sim emulate: {error}", file=sys.stderr)
         return 1
     except Interrupted as interrupt:
@@ -527,6 +532,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="K",
         help="nodes per OS process (default 1)",
+    )
+    emulate.add_argument(
+        "--ray", default=None, metavar="auto|ADDRESS", help="run the processes on the nodes of a Ray cluster"
+    )
+    emulate.add_argument(
+        "--placement",
+        choices=("spread", "pack"),
+        default="spread",
+        help="on Ray: spread the processes over every node in turn, or pack them on one (default spread)",
     )
     emulate.add_argument(
         "--time-scale",

@@ -20,7 +20,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -37,7 +37,7 @@ from ..results import ResultsWriter
 from ..scenario import NetworkFault, Scenario
 from ..topology import node_names
 from ..trace import Trace
-from . import tempdir
+from . import on_ray, tempdir
 from .auth import SignedClient, new_key
 from .clock import RunClock
 from .directory import PortDirectory
@@ -79,15 +79,33 @@ def emulate_scenario(
     start_method: str | None = None,
     bind: str = "127.0.0.1",
     overwrite: bool = False,
+    ray: str | None = None,
+    placement: str = "spread",
 ) -> RunResult:
     """Run `scenario` in real time, one process per `nodes_per_process` nodes; with `out`, write the same
     results directory as a simulated run (and keep the processes' work files in `out`/emulation). `out` is
     checked first, written beside and renamed into place at the end (an existing one replaced only with
     `overwrite`); Ctrl-C publishes the run so far, marked incomplete, and raises Interrupted; an emulation
-    that fails leaves nothing."""
+    that fails leaves nothing. With `ray` (a Ray address, or "auto"), the processes run on that Ray
+    cluster's nodes (`placement`: see on_ray.PLACEMENTS), their servers bound to their node's IP."""
+    ray_module = on_ray.connect(ray) if ray is not None else None
 
     def emulate(workdir: Path) -> RunResult:
-        return Coordinator(scenario, workdir, nodes_per_process, time_scale, start_method, bind).run()
+        coordinator = Coordinator(scenario, workdir, nodes_per_process, time_scale, start_method, bind)
+        if ray_module is not None:
+            coordinator.place_on(ray_module, placement)
+        return coordinator.run()
+
+    try:
+        return _emulate_into(scenario, out, overwrite, emulate)
+    finally:
+        if ray_module is not None:
+            ray_module.shutdown()
+
+
+def _emulate_into(
+    scenario: Scenario, out: str | Path | None, overwrite: bool, emulate: Callable[[Path], RunResult]
+) -> RunResult:
 
     if out is None:
         with tempfile.TemporaryDirectory(prefix="gorila-emulation-") as workdir:
@@ -110,8 +128,8 @@ class _Worker:
     """One process of the run, from its start to its end."""
 
     number: int
-    process: BaseProcess
-    conn: Connection
+    process: BaseProcess | on_ray.RemoteProcess
+    conn: Connection | None
     trace_path: Path
     group: int | None = None
     warm: asyncio.Event = field(default_factory=asyncio.Event)
@@ -125,13 +143,23 @@ class _Worker:
     ended: float | None = None
 
     def record(self, nodes: list[tuple[str, ...]]) -> dict[str, Any]:
-        return {
+        record = {
             "nodes": list(nodes[self.group]) if self.group is not None else [],
             "pid": self.process.pid,
             "exitcode": self.process.exitcode,
             "started": self.started,
             "ended": self.ended,
         }
+        if isinstance(self.process, on_ray.RemoteProcess):
+            record["ray_node"] = self.process.node
+        return record
+
+    def signal(self, number: int) -> None:
+        if isinstance(self.process, on_ray.RemoteProcess):
+            self.process.send_signal(number)
+        else:
+            assert self.process.pid is not None
+            os.kill(self.process.pid, number)
 
 
 class Coordinator:
@@ -184,6 +212,11 @@ class Coordinator:
         self._control = SignedClient(self.spec.key)
         self._interrupted: float | None = None
         """When Ctrl-C came, in run time."""
+        self._ray: on_ray.RayPlacement | None = None
+
+    def place_on(self, ray: Any, placement: str) -> None:
+        """Run the processes on the nodes of the Ray cluster that `ray` (the module, connected) drives."""
+        self._ray = on_ray.RayPlacement(ray, placement, self.start_method, self.spec.key)
 
     def run(self) -> RunResult:
         """Run the emulation; after Ctrl-C (SIGINT), with every process stopped, Interrupted with the run so
@@ -198,6 +231,8 @@ class Coordinator:
                 raise
         finally:
             self._kill_all()
+            if self._ray is not None:
+                self._ray.close()
         # Checked after the run too: an await that ends as the cancellation arrives can swallow it.
         if self._interrupted is not None:
             raise Interrupted(self._result(self._interrupted))
@@ -217,6 +252,9 @@ class Coordinator:
         plan = timeline(self.config, self.scenario.faults, until)
         self._restarts_left = sum(action.kind == "restart" for action in plan)
         self._control.open(timeout=aiohttp.ClientTimeout(total=5.0))
+        if self._ray is not None:
+            loop = asyncio.get_running_loop()
+            self._ray.listen(lambda number, conn: loop.call_soon_threadsafe(self._connected, number, conn))
         try:
             first = [self._spawn() for _ in self.groups]
             self._top_up_spares()
@@ -226,6 +264,7 @@ class Coordinator:
             await self._until([w.ready for w in first], READY_TIMEOUT_S, "to get ready")
             self.clock.started(time.monotonic() + START_MARGIN_S)
             for group, worker in enumerate(first):
+                assert worker.conn is not None
                 worker.conn.send(("go", self.clock.start))
                 self._up(worker, group, 0.0)
             faults = asyncio.get_running_loop().create_task(self._play(plan))
@@ -292,11 +331,11 @@ class Coordinator:
             self._carried_steps[group] = worker.actor_steps
             self._record(group, "crashed", now)
         elif action.kind == "pause" and not worker.paused:
-            os.kill(worker.process.pid, signal.SIGSTOP)
+            worker.signal(signal.SIGSTOP)
             worker.paused = True
             self._record(group, "paused", now)
         elif action.kind == "resume" and worker.paused:
-            os.kill(worker.process.pid, signal.SIGCONT)
+            worker.signal(signal.SIGCONT)
             worker.paused = False
             self._record(group, "resumed", now)
 
@@ -334,7 +373,8 @@ class Coordinator:
         running = [worker for worker in self._running if worker is not None]
         for worker in running:
             if worker.paused:
-                os.kill(worker.process.pid, signal.SIGCONT)
+                worker.signal(signal.SIGCONT)
+            assert worker.conn is not None
             worker.conn.send(("finish",))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(w.done.wait() for w in running)), FINISH_TIMEOUT_S)
@@ -345,6 +385,11 @@ class Coordinator:
     # -- processes ----------------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
         number = len(self.workers)
+        if self._ray is not None:
+            trace_path = self.spec.workdir / "traces" / f"process-{number}.pickle"
+            worker = _Worker(number, self._ray.start(number, self.spec, trace_path), None, trace_path)
+            self.workers.append(worker)
+            return worker
         parent, child = self._context.Pipe()
         trace_path = self.spec.workdir / "traces" / f"process-{number}.pickle"
         process = self._context.Process(
@@ -360,6 +405,11 @@ class Coordinator:
         asyncio.get_running_loop().add_reader(parent.fileno(), self._read, worker)
         return worker
 
+    def _connected(self, number: int, conn: Connection) -> None:
+        worker = self.workers[number]
+        worker.conn = conn
+        asyncio.get_running_loop().add_reader(conn.fileno(), self._read, worker)
+
     def _top_up_spares(self) -> None:
         while len(self._spares) < min(MAX_SPARES, self._restarts_left):
             self._spares.append(self._spawn())
@@ -368,6 +418,7 @@ class Coordinator:
         worker.group = group
         factors = {node: self._factors[node] for node in self.groups[group]}
         steps = self._carried_steps.get(group, {})
+        assert worker.conn is not None
         worker.conn.send(("assign", self.groups[group], steps, factors, start))
 
     def _up(self, worker: _Worker, group: int, now: float) -> None:
@@ -376,6 +427,7 @@ class Coordinator:
         self._record(group, "up", now)
 
     def _read(self, worker: _Worker) -> None:
+        assert worker.conn is not None
         try:
             message = worker.conn.recv()
         except (EOFError, OSError):
@@ -418,10 +470,11 @@ class Coordinator:
                 worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.process.pid, signal.SIGCONT)
+                    worker.signal(signal.SIGCONT)
                 worker.process.kill()
             worker.process.join(timeout=5.0)
-            worker.conn.close()
+            if worker.conn is not None:
+                worker.conn.close()
 
     # -- results ------------------------------------------------------------------------------------
     def _result(self, stopped: float) -> RunResult:
