@@ -56,11 +56,19 @@ class Network:
         partitions: Iterable[Partition],
         on_lost: Callable[[Message, str], None] | None,
         on_delivered: Callable[[Message], None] | None = None,
+        every_link: LinkModel | None = None,
     ) -> None:
+        """`every_link`, when given, is the model `link_for` gives every link: if it draws nothing, all
+        links share one sampler."""
         self._sim = sim
         self._loop = sim.loop
         self._link_for = link_for
         self._channels: dict[tuple[str, str], Channel | FixedDelay] = {}
+        self._shared: FixedDelay | None = None
+        if every_link is not None:
+            channel = every_link.channel(Streams(sim.seed, "link"))
+            if isinstance(channel, FixedDelay):
+                self._shared = channel
         self.partitions: list[Partition] = list(partitions)
         self.degradations: list[Degradation] = []
         self._degradation_rng = Streams(sim.seed, "network")("degradations")
@@ -69,6 +77,8 @@ class Network:
         self.on_delivered = on_delivered
 
     def channel(self, src: str, dst: str) -> Channel | FixedDelay:
+        if self._shared is not None:
+            return self._shared
         key = (src, dst)
         channel = self._channels.get(key)
         if channel is None:
@@ -92,7 +102,7 @@ class Network:
         if egress is not None:
             departure = egress.serve(now, message.size)
             message.queued += egress.last_wait
-        channel = self._channels.get((src, dst)) or self.channel(src, dst)
+        channel = self._shared or self._channels.get((src, dst)) or self.channel(src, dst)
         times = channel.transmit(departure, message.size)
         if channel.fifo is not None:
             message.queued += channel.fifo.last_wait
@@ -460,13 +470,15 @@ class Simulation:
         self.seed = seed
         self.loop = VirtualTimeLoop()
         self.nodes: dict[str, SimNode] = {}
+        every_link = None
         if link_for is None:
             named, default = dict(links or {}), default_link or LinkModel()
+            every_link = None if named else default
 
             def link_for(src: str, dst: str) -> LinkModel:
                 return named.get((src, dst), default)
 
-        self.network = Network(self, link_for, partitions, on_lost, on_delivered)
+        self.network = Network(self, link_for, partitions, on_lost, on_delivered, every_link)
         self.on_state = on_state
         self.lifecycle: list[LifecycleEvent] = []
         self.message_ids = itertools.count(1)

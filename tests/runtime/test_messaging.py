@@ -205,3 +205,12 @@ def test_degradations_add_latency_and_loss_between_groups_for_their_interval():
     assert all(delay == pytest.approx(0.5) for delay in inside)
     assert len(inside) == pytest.approx(250, abs=40)
     assert sim.network.stats.lost_link == 500 - len(inside)
+
+
+def test_links_that_draw_nothing_share_one_sampler_unless_some_link_is_named():
+    shared = Simulation(default_link=LinkModel(latency=Constant(0.01))).network
+    assert shared.channel("a", "b") is shared.channel("c", "d")
+    named = Simulation(links={("a", "b"): LinkModel(latency=Constant(0.02))}).network
+    assert named.channel("a", "b") is not named.channel("c", "d")
+    assert named.channel("a", "b").transmit(1.0, 0) == (1.02,)
+    assert named.channel("c", "d").transmit(1.0, 0) == (1.0,)
