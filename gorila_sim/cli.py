@@ -597,7 +597,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seeds per grid point: a count (5: seeds 0-4), a list (0,3,7) or a range (10-19) (default 1)",
     )
     sweep.add_argument("--workers", type=_positive_int, default=None, help="local processes (default: cores)")
-    sweep.add_argument("--ray", default=None, metavar="auto|ADDRESS", help="run on a Ray cluster instead")
+    sweep.add_argument(
+        "--ray",
+        default=None,
+        metavar="auto|local|ADDRESS",
+        help="run on a Ray cluster instead (auto with none running, or local: a private Ray on 127.0.0.1)",
+    )
     sweep.add_argument("--out", default=None, help="where to write the sweep (default runs/sweep-NAME-HASH)")
     sweep.add_argument(
         "--resume", action="store_true", help="run the trials an interrupted sweep in --out did not finish"
@@ -622,13 +627,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .ray_local import RayUnreachable
     from .results import OutputError
     from .scenario.errors import ScenarioError
 
+    refused = (ScenarioError, OutputError, RayUnreachable)  # ScenarioError: also what only building finds
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ScenarioError, OutputError) as error:  # ScenarioError: also what only building finds (env_id)
+    except refused as error:
         print(f"gorila-sim {args.command}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -34,6 +34,7 @@ from typing import Any
 
 from runcommon.cores import usable_cores
 
+from .ray_local import init_ray
 from .results import MARKER, OutputError, check_out, read_results, write_json, write_results
 from .stats import mean_ci
 
@@ -282,7 +283,8 @@ def _finished(path: Path) -> bool:
 
 class Workers:
     """Runs tasks in `count` spawned local processes that leave Ctrl-C to this one (one worker: in this
-    process), or on a Ray cluster at `ray_address` (`"local"`: a Ray instance of its own for the while).
+    process), or on Ray at `ray_address` (see ray_local.init_ray: `"auto"` starts a private Ray on loopback
+    when no cluster is running, `"local"` always).
     Leaving the `with` block on an error or Ctrl-C stops the tasks under way."""
 
     def __init__(self, count: int | None = None, ray_address: str | None = None) -> None:
@@ -293,10 +295,7 @@ class Workers:
 
     def __enter__(self) -> Workers:
         if self.ray_address is not None:
-            import ray
-
-            ray.init(address=self.ray_address, log_to_driver=False, configure_logging=False)
-            self._ray = ray
+            self._ray = init_ray(self.ray_address)
         elif self.count > 1:
             self._pool = get_context("spawn").Pool(self.count, initializer=_ignore_ctrl_c)
         return self

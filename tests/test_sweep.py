@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gorila_sim.cli import main
+from gorila_sim.ray_local import LOOPBACK_ENV
 from gorila_sim.report import make_report
 from gorila_sim.results import MARKER, read_results
 from gorila_sim.stats import mean_ci, t_quantile
@@ -193,7 +194,8 @@ def ray_cluster():
         "--include-dashboard=false",
         "--disable-usage-stats",
     ]
-    subprocess.run(start, check=True, capture_output=True, timeout=120)
+    env = {**os.environ, **LOOPBACK_ENV}  # nothing outside this machine reaches it, no token in ~/.ray
+    subprocess.run(start, check=True, capture_output=True, timeout=120, env=env)
     try:
         yield f"127.0.0.1:{port}"
     finally:

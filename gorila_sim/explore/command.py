@@ -29,7 +29,9 @@ def add_command(subparsers: Any, positive_int: Any, seed: Any) -> None:
     explore.add_argument("--seed", type=seed, default=0, metavar="S", help="first seed (default 0)")
     where = explore.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, default=None, metavar="K", help="local processes")
-    where.add_argument("--ray", default=None, metavar="ADDR", help="run on a Ray cluster (local: start one)")
+    where.add_argument(
+        "--ray", default=None, metavar="ADDR", help="run on a Ray cluster (local: a private one on 127.0.0.1)"
+    )
     explore.add_argument("--out", default=None, metavar="DIR", help="default runs/explore-NAME")
     explore.add_argument(
         "--overwrite", action="store_true", help="replace --out if it holds anything (else refused)"
