@@ -20,14 +20,32 @@ cluster_utils = pytest.importorskip("ray.cluster_utils")
 SMALL = ["topology.actors=2", "training.learning_starts=200", "training.checkpoint_every=5"]
 
 
+PATIENT = {"health_check_timeout_ms": 30_000, "health_check_failure_threshold": 20}
+"""A raylet slow to answer on a loaded machine is not taken for dead."""
+
+
+def start_cluster() -> "cluster_utils.Cluster":
+    """Three Ray nodes, each marked by a resource of its own; one more try when Ray's start-up times out on a
+    loaded machine (it does, now and then, waiting for its GCS)."""
+    for attempt in range(2):
+        nodes = cluster_utils.Cluster()
+        try:
+            nodes.add_node(num_cpus=1, resources={"machine-a": 1}, _system_config=PATIENT)
+            for name in ("machine-b", "machine-c"):
+                nodes.add_node(num_cpus=1, resources={name: 1})
+            nodes.wait_for_nodes()
+            return nodes
+        except Exception:
+            nodes.shutdown()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    head = {"num_cpus": 1, "resources": {"machine-a": 1}}
-    nodes = cluster_utils.Cluster(initialize_head=True, head_node_args=head)
+    nodes = start_cluster()
     try:
-        for name in ("machine-b", "machine-c"):
-            nodes.add_node(num_cpus=1, resources={name: 1})
-        nodes.wait_for_nodes()
         yield nodes
     finally:
         nodes.shutdown()
