@@ -20,13 +20,12 @@ from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..ray_local import RayUnreachable, init_ray
 from . import tempdir
 
 if TYPE_CHECKING:
     from .process import RunSpec
 
-CONNECT_TIMEOUT_S = 5.0
-"""Seconds to wait for the head of a Ray cluster to take a connection."""
 PLACEMENTS = ("spread", "pack")
 """spread: the run's processes dealt in turn to every alive Ray node; pack: all on one node."""
 
@@ -36,23 +35,14 @@ class RayUnavailable(RuntimeError):
 
 
 def connect(address: str) -> Any:
-    """Join the Ray cluster at `address` (HOST:PORT of its head, or "auto": the one this machine runs) as
-    its driver. The head's port is tried first: Ray itself retries an unreachable address for minutes."""
-    import ray
-
-    if address != "auto":
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
-            raise RayUnavailable(f"a Ray address is HOST:PORT or auto, got {address!r}")
-        try:
-            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
-        except OSError as error:
-            raise RayUnavailable(f"no Ray cluster at {address!r}: {error.strerror or error}") from None
+    """The `ray` module, joined to the cluster at `address` as its driver (HOST:PORT, "auto" or "local", as
+    `ray_local.init_ray` takes them)."""
     try:
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
+        return init_ray(address)
+    except RayUnreachable as error:
+        raise RayUnavailable(str(error)) from None
     except Exception as error:  # Ray raises ConnectionError, ValueError or RuntimeError for the same cause
         raise RayUnavailable(f"no Ray cluster at {address!r}: {str(error).splitlines()[0]}") from None
-    return ray
 
 
 def remote_worker_main(address: tuple[str, int], number: int, spec: RunSpec, trace_path: Path) -> None:
