@@ -3,13 +3,10 @@ comparisons, resuming an interrupted sweep, and the same tables from local proce
 
 import math
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -171,35 +168,18 @@ def test_sweep_output_is_refused_unless_resumed_or_overwritten(tmp_path, capsys)
     assert "holds another sweep" in capsys.readouterr().err
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ray_cluster():
-    pytest.importorskip("ray")
-    ray_cli = Path(sys.executable).parent / "ray"
-    if not ray_cli.exists():
-        ray_cli = Path(shutil.which("ray") or "ray")
-    port = free_port()
-    start = [
-        str(ray_cli),
-        "start",
-        "--head",
-        "--node-ip-address=127.0.0.1",
-        f"--port={port}",
-        "--num-cpus=2",
-        "--include-dashboard=false",
-        "--disable-usage-stats",
-    ]
-    env = {**os.environ, **LOOPBACK_ENV}  # nothing outside this machine reaches it, no token in ~/.ray
-    subprocess.run(start, check=True, capture_output=True, timeout=120, env=env)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, timeout=120)
+    """A one-node Ray cluster of this test's own on loopback; shutting it down stops only its processes."""
+    cluster_utils = pytest.importorskip("ray.cluster_utils")
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in LOOPBACK_ENV.items():  # loopback only, no token in ~/.ray
+            env.setenv(name, value)
+        cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+        try:
+            yield cluster.address
+        finally:
+            cluster.shutdown()
 
 
 def test_the_same_sweep_on_a_local_ray_instance_gives_the_same_rows(whole, ray_cluster, tmp_path):
