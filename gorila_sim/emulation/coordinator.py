@@ -385,13 +385,12 @@ class Coordinator:
     # -- processes ----------------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
         number = len(self.workers)
+        trace_path = self.spec.workdir / "traces" / f"process-{number}.pickle"
         if self._ray is not None:
-            trace_path = self.spec.workdir / "traces" / f"process-{number}.pickle"
             worker = _Worker(number, self._ray.start(number, self.spec, trace_path), None, trace_path)
             self.workers.append(worker)
             return worker
         parent, child = self._context.Pipe()
-        trace_path = self.spec.workdir / "traces" / f"process-{number}.pickle"
         process = self._context.Process(
             target=worker_main,
             args=(child, self.spec, trace_path),
