@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from gorila_configs import small_surrogate
 
 from gorila_sim.config import ConfigError, GorilaConfig
 from gorila_sim.gorila import run
@@ -12,30 +13,10 @@ from gorila_sim.problems import make_problem
 from gorila_sim.runtime import Simulation
 from gorila_sim.scenario import ScenarioError, parse_scenario
 from gorila_sim.trace import Trace
-from netmodels import LinkModel, LogNormal
 
 
 def config(**overrides) -> GorilaConfig:
-    settings = dict(
-        problem="surrogate",
-        surrogate_size=100,
-        bundled=False,
-        actors=2,
-        learners=4,
-        shards=2,
-        replay="global",
-        batch_size=32,
-        buffer_size=1_000,
-        learning_starts=64,
-        transitions_per_message=8,
-        surrogate_episode=50,
-        total_env_steps=6_000,
-        optimiser={"name": "sgd", "lr": 0.05},
-        link=LinkModel(latency=LogNormal.from_median_p99(0.001, 0.01)),
-        seed=3,
-    )
-    settings.update(overrides)
-    return GorilaConfig(**settings)
+    return small_surrogate(**({"surrogate_size": 100, "total_env_steps": 6_000} | overrides))
 
 
 def one_shard(settings: GorilaConfig, pushes) -> tuple[list[Params], Trace]:

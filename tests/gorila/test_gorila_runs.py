@@ -4,6 +4,7 @@ import gc
 
 import numpy as np
 import pytest
+from gorila_configs import small_surrogate as surrogate
 
 from gorila_sim.config import ConfigError, GorilaConfig
 from gorila_sim.gorila import YOUNG_COLLECTION_EVERY, build, run
@@ -13,30 +14,7 @@ from gorila_sim.nodes.shard import shard
 from gorila_sim.problems import make_problem
 from gorila_sim.runtime import Simulation
 from gorila_sim.trace import Trace
-from netmodels import LinkModel, LogNormal, NodeModel, ShiftedExponential
-
-
-def surrogate(**overrides) -> GorilaConfig:
-    settings = dict(
-        problem="surrogate",
-        surrogate_size=200,
-        bundled=False,
-        actors=2,
-        learners=4,
-        shards=2,
-        replay="global",
-        batch_size=32,
-        buffer_size=1_000,
-        learning_starts=64,
-        transitions_per_message=8,
-        surrogate_episode=50,
-        total_env_steps=20_000,
-        optimiser={"name": "sgd", "lr": 0.05},
-        link=LinkModel(latency=LogNormal.from_median_p99(0.001, 0.01)),
-        seed=3,
-    )
-    settings.update(overrides)
-    return GorilaConfig(**settings)
+from netmodels import NodeModel, ShiftedExponential
 
 
 def test_same_config_and_seed_give_the_same_trace_bit_for_bit():

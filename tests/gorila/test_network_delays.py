@@ -3,39 +3,25 @@ into compute, queueing and transfer, and the interfaces' busy fractions."""
 
 import numpy as np
 import pytest
+from gorila_configs import small_surrogate
 
 from gorila_sim.config import GorilaConfig
 from gorila_sim.delays import age_split, gradient_ages, utilisation
 from gorila_sim.gorila import run
 from gorila_sim.scenario import load_scenario, resolve, run_scenario
 from gorila_sim.trace import Trace
-from netmodels import LinkModel, LogNormal, NodeModel
+from netmodels import NodeModel
 
 
 def contended(**overrides) -> GorilaConfig:
     """Four learners push 40 kB slices into two shards whose ingress takes 10 MB/s."""
     settings = dict(
-        problem="surrogate",
         surrogate_size=20_000,
-        bundled=False,
-        actors=2,
-        learners=4,
-        shards=2,
-        replay="global",
-        batch_size=32,
-        buffer_size=1_000,
-        learning_starts=64,
-        transitions_per_message=8,
-        surrogate_episode=50,
         total_env_steps=10**9,
         max_sim_time=0.5,
-        optimiser={"name": "sgd", "lr": 0.05},
-        link=LinkModel(latency=LogNormal.from_median_p99(0.001, 0.01)),
         nodes={"shard": NodeModel(ingress=10e6), "learner": NodeModel(egress=50e6, ingress=50e6)},
-        seed=3,
     )
-    settings.update(overrides)
-    return GorilaConfig(**settings)
+    return small_surrogate(**(settings | overrides))
 
 
 def test_a_gradients_age_is_matched_with_the_slice_of_theta_it_came_from():
