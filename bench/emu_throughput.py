@@ -98,7 +98,6 @@ async def measure(
         port = await host.add("shard-0", node_main("shard-0", cluster))
         await host.add("learner-0", idle)
         host.start()
-        signed.session = session
         learner = host.runtimes["learner-0"]
 
         async def push(_: int) -> bool:
@@ -125,6 +124,7 @@ async def measure(
                 rates["pull"].append((await rate(clients, seconds, pull))[1])
             version = (await learner.call("shard-0", Pull(), timeout=10.0)).version
         finally:
+            await signed.close()
             await runner.cleanup()
     pushes, pulls, echoes = (statistics.median(rates[name]) for name in ("push", "pull", "echo"))
     return pushes, pulls, echoes, acks, version

@@ -20,10 +20,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiohttp
+from .client import HttpClient, HttpError
 
 AUTH_HEADER = "X-Gorila-Auth"
 """The header of a signed request (session.number.hmac) and of a signed answer (its hmac)."""
+_AUTH_KEY = AUTH_HEADER.lower()
 KEY_BYTES = 32
 REPLAY_WINDOW = 4096
 """How far behind the highest number a server has seen from a session a request may arrive (requests to
@@ -45,25 +46,31 @@ class Claim:
     mac: bytes
 
 
-def _request_mac(key: bytes, session: bytes, number: int, port: int, path: str, body: bytes) -> bytes:
-    head = b"request\0" + session + number.to_bytes(8, "little") + port.to_bytes(2, "little")
-    mac = hmac.new(key, head + path.encode() + b"\0", hashlib.sha256)
-    mac.update(body)
-    return mac.digest()
+class _Keyed:
+    """HMAC-SHA256 under one key, its key schedule done once (each MAC starts from a copy of it)."""
 
+    def __init__(self, key: bytes) -> None:
+        self._start = hmac.new(key, digestmod=hashlib.sha256)
 
-def _answer_mac(key: bytes, session: bytes, number: int, status: int, body: bytes) -> bytes:
-    head = b"answer\0" + session + number.to_bytes(8, "little") + status.to_bytes(2, "little")
-    mac = hmac.new(key, head, hashlib.sha256)
-    mac.update(body)
-    return mac.digest()
+    def request(self, session: bytes, number: int, port: int, path: str, body: bytes) -> bytes:
+        mac = self._start.copy()
+        mac.update(b"request\0" + session + number.to_bytes(8, "little") + port.to_bytes(2, "little"))
+        mac.update(path.encode() + b"\0")
+        mac.update(body)
+        return mac.digest()
+
+    def answer(self, session: bytes, number: int, status: int, body: bytes) -> bytes:
+        mac = self._start.copy()
+        mac.update(b"answer\0" + session + number.to_bytes(8, "little") + status.to_bytes(2, "little"))
+        mac.update(body)
+        return mac.digest()
 
 
 class Signer:
     """The sending side of one process: signs requests and checks the answers' signatures."""
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        self._mac = _Keyed(key)
         self.session = secrets.token_bytes(8)
         self._numbers: dict[tuple[str, int], itertools.count[int]] = {}
 
@@ -73,14 +80,14 @@ class Signer:
         if numbers is None:
             numbers = self._numbers[(host, port)] = itertools.count()
         number = next(numbers)
-        mac = _request_mac(self._key, self.session, number, port, path, body)
+        mac = self._mac.request(self.session, number, port, path, body)
         return f"{self.session.hex()}.{number}.{mac.hex()}", number
 
     def genuine(self, number: int, status: int, body: bytes, signature: str | None) -> bool:
         """Whether an answer to request `number` was signed with the run's key."""
         if signature is None:
             return False
-        expected = _answer_mac(self._key, self.session, number, status, body)
+        expected = self._mac.answer(self.session, number, status, body)
         return hmac.compare_digest(signature.encode("ascii", "replace"), expected.hex().encode())
 
 
@@ -88,7 +95,7 @@ class Verifier:
     """The receiving side of one server (at `port`): checks requests, refuses replays, signs answers."""
 
     def __init__(self, key: bytes, port: int) -> None:
-        self._key = key
+        self._mac = _Keyed(key)
         self.port = port
         self._windows: dict[bytes, tuple[int, int]] = {}
         """Per session: the highest number seen, and a bit per number up to REPLAY_WINDOW below it (set:
@@ -110,12 +117,12 @@ class Verifier:
 
     def genuine(self, claim: Claim, path: str, body: bytes) -> bool:
         """Whether the request was signed with the run's key, for this server, and not seen before."""
-        expected = _request_mac(self._key, claim.session, claim.number, self.port, path, body)
+        expected = self._mac.request(claim.session, claim.number, self.port, path, body)
         return hmac.compare_digest(claim.mac, expected) and self._new(claim.session, claim.number)
 
     def sign(self, claim: Claim, status: int, body: bytes) -> str:
         """The signature of the answer to a genuine request."""
-        return _answer_mac(self._key, claim.session, claim.number, status, body).hex()
+        return self._mac.answer(claim.session, claim.number, status, body).hex()
 
     def _new(self, session: bytes, number: int) -> bool:
         top, seen = self._windows.get(session, (-1, 0))
@@ -133,37 +140,34 @@ class Verifier:
 
 
 class SignedClient:
-    """Signed POSTs over one aiohttp session (open it first); `on_unsigned()` hears of every answer that was
-    not signed with the run's key."""
+    """Signed POSTs (see HttpClient for `timeout`, `keepalive` and `reuse`); `on_unsigned()` hears of every
+    answer that was not signed with the run's key."""
 
-    def __init__(self, key: bytes, on_unsigned: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        on_unsigned: Callable[[], None] = lambda: None,
+        *,
+        timeout: float = 30.0,
+        keepalive: float = 5.0,
+        reuse: bool = True,
+    ) -> None:
         self.signer = Signer(key)
         self.on_unsigned = on_unsigned
-        self.session: aiohttp.ClientSession | None = None
-
-    def open(self, **options: object) -> None:
-        """Open the session; `options` are aiohttp.ClientSession's."""
-        self.session = aiohttp.ClientSession(**options)  # type: ignore[arg-type]
+        self._http = HttpClient(timeout=timeout, keepalive=keepalive, reuse=reuse)
 
     async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
+        await self._http.close()
 
     async def post(self, host: str, port: int, path: str, body: bytes) -> int | None:
         """POST a signed request: the status of its signed answer; None without one (no answer, or one not
         signed with the run's key)."""
-        assert self.session is not None, "SignedClient.open() first"
         signature, number = self.signer.sign(host, port, path, body)
         try:
-            async with self.session.post(
-                f"http://{host}:{port}{path}", data=body, headers={AUTH_HEADER: signature}
-            ) as response:
-                answer = await response.read()
-                status = response.status
-                signed = response.headers.get(AUTH_HEADER)
-        except (aiohttp.ClientError, TimeoutError, OSError):
+            answer = await self._http.post(host, port, path, body, (AUTH_HEADER, signature))
+        except (HttpError, OSError, TimeoutError):
             return None
-        if not self.signer.genuine(number, status, answer, signed):
+        if not self.signer.genuine(number, answer.status, answer.body, answer.headers.get(_AUTH_KEY)):
             self.on_unsigned()
             return None
-        return status
+        return answer.status

@@ -28,8 +28,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import aiohttp
-
 from netmodels import Degradation, Partition
 
 from ..gorila import Interrupted, RunResult, summarise
@@ -209,7 +207,7 @@ class Coordinator:
         self._carried_steps: dict[int, dict[str, int]] = {}
         self._failure: str | None = None
         self._stop: asyncio.Event | None = None
-        self._control = SignedClient(self.spec.key)
+        self._control = SignedClient(self.spec.key, timeout=5.0)
         self._interrupted: float | None = None
         """When Ctrl-C came, in run time."""
         self._ray: on_ray.RayPlacement | None = None
@@ -251,7 +249,6 @@ class Coordinator:
         until = self.config.max_sim_time
         plan = timeline(self.config, self.scenario.faults, until)
         self._restarts_left = sum(action.kind == "restart" for action in plan)
-        self._control.open(timeout=aiohttp.ClientTimeout(total=5.0))
         if self._ray is not None:
             loop = asyncio.get_running_loop()
             self._ray.listen(lambda number, conn: loop.call_soon_threadsafe(self._connected, number, conn))

@@ -81,7 +81,6 @@ class Host:
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def __aenter__(self) -> Host:
-        await self.network.open()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

@@ -7,8 +7,6 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import aiohttp
-
 from netmodels import Degradation, Fifo, LinkModel, Partition, Streams, degrade
 from netmodels.link import Channel
 
@@ -70,16 +68,10 @@ class WireNetwork:
         self._partitions = list(partitions)
         self._degradations = list(degradations)
         self._degradation_rng = Streams(seed, "network")("degradations")
-        self._client = SignedClient(key, self._unsigned)
+        self._client = SignedClient(key, self._unsigned, timeout=POST_TIMEOUT_S, keepalive=KEEPALIVE_S)
         self._channels: dict[tuple[str, str], tuple[Channel, bool]] = {}
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
-
-    async def open(self) -> None:
-        self._client.open(
-            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_S),
-            timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S),
-        )
 
     async def close(self) -> None:
         for task in list(self._in_flight):

@@ -162,7 +162,8 @@ class EmulatedRuntime:
                 duration = max(0.0, duration - (time.process_time() - self._cpu_mark))
             await self._spend(core, duration)
         finally:
-            self._cpu_mark = time.process_time()
+            if self._cpu_credit:
+                self._cpu_mark = time.process_time()
             self._free_cores.put_nowait(core)
 
     async def _spend(self, core: int, seconds: float) -> None:

@@ -7,8 +7,6 @@ import logging
 import socket
 import time
 
-import aiohttp
-
 from gorila_sim.emulation import server
 from gorila_sim.emulation.auth import SignedClient, new_key
 from gorila_sim.emulation.server import NodeServer
@@ -65,9 +63,7 @@ def test_past_the_connection_limit_new_connections_wait_for_the_idle_ones_to_be_
             on_refused=lambda: refused.append(1),
         )
         await node.start()
-        running, fresh = SignedClient(key), SignedClient(key)
-        running.open()
-        fresh.open(connector=aiohttp.TCPConnector(force_close=True))
+        running, fresh = SignedClient(key), SignedClient(key, reuse=False)
         answers = [await running.post("127.0.0.1", node.port, "/message", b"before")]
         flood = [socket.create_connection(("127.0.0.1", node.port)) for _ in range(40)]
         try:
