@@ -262,6 +262,8 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
         self.running: Process | None = None  # the process whose coroutine runs now, outside tasks
         self.owners: dict[asyncio.Task[Any], Process] = {}  # the process that started each task
         self._cancelled_timers = 0
+        # Timeouts by delay, each a FIFO (so in time order) of which only the first is on the heap.
+        self._timeouts: dict[float, deque[tuple[float, int, Callable[[Any], Any], Any, Wakeup]]] = {}
 
     # -- the kernel's own scheduling --------------------------------------------------------------
     def schedule(self, when: float, fn: Callable[[Any], Any], arg: Any) -> None:
@@ -274,9 +276,43 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
         heapq.heappush(self._heap, (when, next(self._seq), Wakeup.fire, wakeup))
         return wakeup
 
+    def timeout(self, delay: float, wakeup: Wakeup, fn: Callable[[Any], Any], arg: Any) -> None:
+        """Call `fn(arg)` `delay` seconds from now, unless `wakeup` has fired with a value by then.
+
+        It runs in its place among the events scheduled meanwhile, as `schedule` would run it; one whose
+        wakeup fired with a value is dropped without being an event. Timeouts of one delay wait in one
+        queue, in the order they end, with only the first of them on the heap: a call answered in time
+        costs the heap nothing."""
+        queue = self._timeouts.get(delay)
+        if queue is None:
+            queue = self._timeouts[delay] = deque()
+        when, seq = self.now + delay, next(self._seq)
+        if not queue:
+            heapq.heappush(self._heap, (when, seq, self._timeout_due, delay))
+        queue.append((when, seq, fn, arg, wakeup))
+
+    def _timeout_due(self, delay: float) -> None:
+        queue = self._timeouts[delay]
+        _, _, fn, arg, wakeup = queue.popleft()
+        while queue:
+            head = queue[0]
+            answered = head[4]
+            if answered.fired and answered.error is None:
+                queue.popleft()
+            else:
+                heapq.heappush(self._heap, (head[0], head[1], self._timeout_due, delay))
+                break
+        else:
+            del self._timeouts[delay]
+        if wakeup.fired and wakeup.error is None:
+            self.events -= 1  # answered after it became the first: not an event
+        else:
+            fn(arg)
+
     def pending(self) -> int:
-        """How many events are scheduled (cancelled asyncio timers included until compacted out)."""
-        return len(self._heap)
+        """How many events are scheduled (cancelled asyncio timers included until compacted out, and
+        timeouts whose wakeup fired until they come to the front of their queue)."""
+        return len(self._heap) + sum(len(queue) - 1 for queue in self._timeouts.values())
 
     def forget(self, task: asyncio.Task[Any]) -> None:
         """`task` is done: its process no longer has to end it."""
@@ -402,6 +438,7 @@ class VirtualTimeLoop(asyncio.AbstractEventLoop):
         self._closed = True
         self._heap.clear()
         self._ready.clear()
+        self._timeouts.clear()
 
     async def shutdown_asyncgens(self) -> None:
         return None

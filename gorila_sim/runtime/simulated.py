@@ -228,7 +228,7 @@ class SimNode:
             return wakeup
         self._receivers.append(wakeup)
         if timeout is not None:
-            self._loop.schedule(self._loop.now + timeout, _time_out, wakeup)
+            self._loop.timeout(timeout, wakeup, _time_out, wakeup)
         return wakeup
 
     def call(self, dst: str, payload: Any, size: int = 0, timeout: float | None = None) -> Wakeup:
@@ -242,7 +242,7 @@ class SimNode:
                 Message(self.name, dst, payload, size, call_id, None, self._loop.now), self.egress
             )
         if timeout is not None:
-            self._loop.schedule(self._loop.now + timeout, self._call_expired, call_id)
+            self._loop.timeout(timeout, wakeup, self._call_expired, call_id)
         return wakeup
 
     def reply(self, request: Message, payload: Any, size: int = 0) -> None:

@@ -214,3 +214,55 @@ def test_links_that_draw_nothing_share_one_sampler_unless_some_link_is_named():
     assert named.channel("a", "b") is not named.channel("c", "d")
     assert named.channel("a", "b").transmit(1.0, 0) == (1.02,)
     assert named.channel("c", "d").transmit(1.0, 0) == (1.0,)
+
+
+def test_timeouts_of_answered_calls_and_receives_are_no_events_and_stay_off_the_heap():
+    """20,000 calls and receives answered long before their timeouts: the run dispatches the events it would
+    without timeouts, and the one that fires (the server's last receive), and the heap never holds more
+    than a timeout per node."""
+    heap_sizes: list[int] = []
+
+    def events(timeout: float | None) -> int:
+        async def client(rt: Runtime) -> None:
+            for _ in range(10_000):
+                await rt.call("server", None, timeout=timeout)
+                heap_sizes.append(len(sim.loop._heap))
+
+        async def server(rt: Runtime) -> None:
+            while True:
+                try:
+                    request = await rt.receive(timeout=timeout)
+                except TimeoutError:
+                    return
+                rt.reply(request, None)
+
+        sim = Simulation(default_link=LinkModel(latency=Constant(0.001)))
+        sim.add_node("client", client)
+        sim.add_node("server", server)
+        sim.run(until=100.0)
+        return sim.loop.events
+
+    assert events(50.0) == events(None) + 1
+    assert max(heap_sizes) <= 3  # the reply on its way back, and each node's first timeout
+
+
+def test_a_timeout_and_an_event_at_its_time_run_in_the_order_they_were_scheduled():
+    seen: list[object] = []
+
+    async def waiter(rt: Runtime) -> None:
+        for _ in range(2):
+            try:
+                seen.append((await rt.receive(timeout=1.0)).payload)
+            except TimeoutError:
+                seen.append("timeout")
+
+    async def sender(rt: Runtime) -> None:
+        rt.send("waiter", "scheduled before the timeout")  # sent before the waiter waits; arrives at 1.0
+        await rt.sleep(1.0)
+        rt.send("waiter", "scheduled after the timeout")  # arrives at 2.0, with the second timeout
+
+    sim = Simulation(default_link=LinkModel(latency=Constant(1.0)))
+    sim.add_node("sender", sender)
+    sim.add_node("waiter", waiter)
+    sim.run()
+    assert seen == ["scheduled before the timeout", "timeout"]
