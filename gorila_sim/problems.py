@@ -163,6 +163,9 @@ class SurrogateProblem:
         self.param_size = config.surrogate_size
         self.curvature = np.exp(rng.uniform(np.log(0.1), 0.0, self.param_size)).astype(np.float32)
         self.optimum = rng.normal(size=self.param_size).astype(np.float32)
+        # Scratch for a gradient's noise, shared by every gradient source (a gradient is made at once).
+        self._draws = np.empty(self.param_size)
+        self._noise = np.empty(self.param_size, dtype=np.float32)
 
     def loss(self, theta: np.ndarray) -> float:
         return 0.5 * float(np.dot(self.curvature, np.square(theta - self.optimum)))
@@ -213,9 +216,13 @@ class _SurrogateGradient:
 
     def gradient(self, batch: Batch, theta: np.ndarray, rng: np.random.Generator) -> GradientResult:
         problem = self._problem
-        noise = problem._config.surrogate_noise / np.sqrt(len(batch.actions))
+        # rng.normal(0.0, std, n).astype(np.float32), drawn into scratch arrays instead of new ones.
+        draws, noise = problem._draws, problem._noise
+        rng.standard_normal(out=draws)
+        np.multiply(draws, problem._config.surrogate_noise / np.sqrt(len(batch.actions)), out=draws)
+        np.copyto(noise, draws, casting="same_kind")
         gradient = problem.curvature * (theta - problem.optimum)
-        gradient += rng.normal(0.0, noise, problem.param_size).astype(np.float32)
+        gradient += noise
         # The batch's loss: the mean of per-transition losses spread exponentially around f(θ).
         batch_size = len(batch.actions)
         loss = problem.loss(theta) * rng.gamma(batch_size, 1.0 / batch_size)
