@@ -76,10 +76,8 @@ class Cluster:
 
     async def pull(self, rt: Runtime, clock: int = -1) -> tuple[np.ndarray, list[int]] | None:
         """θ and each shard's version, or None if a shard did not answer in time."""
-        requests = [
-            rt.call(shard, Pull(clock), HEADER_BYTES, self.config.request_timeout)
-            for shard in self.shard_names
-        ]
+        pull, timeout = Pull(clock), self.config.request_timeout  # one immutable request for every shard
+        requests = [rt.call(shard, pull, HEADER_BYTES, timeout) for shard in self.shard_names]
         parts: list[Params] = []
         try:
             for request in requests:

@@ -1,5 +1,7 @@
 """A shard that sums the admitted gradients of `accumulate` pushes into one optimiser step."""
 
+import asyncio
+
 import numpy as np
 import pytest
 from gorila_configs import small_surrogate
@@ -113,3 +115,25 @@ def test_pulls_at_one_version_share_one_read_only_slice_and_a_step_makes_a_new_o
     assert not first.values.flags.writeable
     assert after_step.version == 1 and not np.array_equal(after_step.values, first.values)
     assert np.array_equal(first.values, np.zeros_like(first.values))
+
+
+def test_a_pull_sends_one_request_object_to_every_shard():
+    class Recorder:
+        def __init__(self, cluster: Cluster) -> None:
+            self.requests: list[Pull] = []
+            self.parts = iter(cluster.layout.split(cluster.problem.initial_params()))
+
+        def call(self, dst, payload, size=0, timeout=None):
+            self.requests.append(payload)
+            return self.answer()
+
+        async def answer(self) -> Params:
+            return Params(0, next(self.parts))
+
+    settings = config(shards=3)
+    cluster = Cluster(settings, make_problem(settings), Trace(), lambda: None)
+    recorder = Recorder(cluster)
+    theta, versions = asyncio.run(cluster.pull(recorder, clock=7))
+    assert versions == [0, 0, 0] and theta.size == settings.surrogate_size
+    assert len(recorder.requests) == 3 and all(r is recorder.requests[0] for r in recorder.requests)
+    assert recorder.requests[0] == Pull(7)
