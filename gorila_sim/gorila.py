@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,30 +139,12 @@ def run(
     cluster.on_progress = on_progress
     started = time.perf_counter()
     try:
-        with rare_collections():
-            sim.run(until=config.max_sim_time)
+        sim.run(until=config.max_sim_time)
     except KeyboardInterrupt:
         summary = summarise(trace, sim, cluster, time.perf_counter() - started)
         raise Interrupted(RunResult(config, trace, summary)) from None
     wall = time.perf_counter() - started
     return RunResult(config, trace, summarise(trace, sim, cluster, wall))
-
-
-YOUNG_COLLECTION_EVERY = 100_000
-"""Allocations between two collections of the cyclic garbage collector's youngest generation during a run."""
-
-
-@contextmanager
-def rare_collections() -> Iterator[None]:
-    """Collect cyclic garbage less often while a run lasts: its messages, wake-ups and trace records are
-    freed by reference counting or live to the end, and each collection at Python's default (700
-    allocations) walks every young object for nothing, about a sixth of a paper-scale run's CPU time."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_EVERY, *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
 
 
 def mean_return_curve(trace: Trace, window: int = 10) -> tuple[np.ndarray, np.ndarray]:

@@ -7,12 +7,13 @@ import pytest
 from gorila_configs import small_surrogate as surrogate
 
 from gorila_sim.config import ConfigError, GorilaConfig
-from gorila_sim.gorila import YOUNG_COLLECTION_EVERY, build, run
+from gorila_sim.gorila import build, run
 from gorila_sim.nodes.cluster import Cluster
 from gorila_sim.nodes.messages import Pull, Push
 from gorila_sim.nodes.shard import shard
 from gorila_sim.problems import make_problem
 from gorila_sim.runtime import Simulation
+from gorila_sim.runtime.simulated import YOUNG_COLLECTION_EVERY
 from gorila_sim.trace import Trace
 from netmodels import NodeModel, ShiftedExponential
 

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from gorila_sim.runtime import Runtime, Simulation, VirtualTimeLoop
+from gorila_sim.runtime.simulated import YOUNG_COLLECTION_EVERY
 
 
 def test_sleeps_resume_in_time_order_and_the_clock_jumps():
@@ -160,6 +161,37 @@ def test_a_run_freezes_what_exists_out_of_the_collector_and_thaws_it_after():
     assert gc.get_freeze_count() == 0
     sim.run()
     assert seen[0] > 0 and gc.get_freeze_count() == 0
+
+
+def test_a_run_collects_young_garbage_rarely_and_restores_the_collector_after():
+    seen: list[tuple[int, int, int]] = []
+
+    async def main(rt: Runtime) -> None:
+        seen.append(gc.get_threshold())
+
+    before = gc.get_threshold()
+    sim = Simulation()
+    sim.add_node("a", main)
+    sim.run()
+    assert seen == [(YOUNG_COLLECTION_EVERY, *before[1:])] and before[0] < YOUNG_COLLECTION_EVERY
+    assert gc.get_threshold() == before
+
+
+def test_a_run_leaves_a_collector_switched_off_by_threshold_off():
+    seen: list[tuple[int, int, int]] = []
+
+    async def main(rt: Runtime) -> None:
+        seen.append(gc.get_threshold())
+
+    before = gc.get_threshold()
+    gc.set_threshold(0, *before[1:])
+    try:
+        sim = Simulation()
+        sim.add_node("a", main)
+        sim.run()
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [(0, *before[1:])]
 
 
 def test_a_run_leaves_the_processs_own_frozen_objects_frozen():
