@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -30,6 +31,12 @@ def _positive_number(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
+
+
+def _absolute_path(text: str) -> str:
+    if not os.path.isabs(text):
+        raise argparse.ArgumentTypeError(f"expected an absolute path (same on each machine), got {text!r}")
+    return text
 
 
 def _seed(text: str) -> int:
@@ -305,6 +312,7 @@ def _emulate(args: argparse.Namespace) -> int:
                 overwrite=args.overwrite,
                 ray=args.ray,
                 placement=args.placement,
+                checkpoint_dir=args.checkpoint_dir,
             )
     except (EmulationError, RayUnavailable) as error:
         print(f"gorila-sim emulate: {error}", file=sys.stderr)
@@ -541,6 +549,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("spread", "pack"),
         default="spread",
         help="on Ray: spread the processes over every node in turn, or pack them on one (default spread)",
+    )
+    emulate.add_argument(
+        "--checkpoint-dir",
+        type=_absolute_path,
+        default=None,
+        metavar="DIR",
+        help="keep the nodes' disks in DIR/RUN on each machine (default: the results directory; on Ray, each"
+        " node's temp directory, removed at the end)",
     )
     emulate.add_argument(
         "--time-scale",

@@ -1,9 +1,11 @@
-"""The run's clock, shared by every process of an emulated run."""
+"""The run's clock, shared by every process of an emulated run, and how a process sets its own against the
+coordinator's."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 
 
 class RunClock:
@@ -20,7 +22,7 @@ class RunClock:
         self.start = start
 
     def started(self, start: float) -> None:
-        """The run starts (started) at `start`, a `time.monotonic()` reading."""
+        """The run starts (started) at `start`, a `time.monotonic()` reading of this machine."""
         self.start = start
 
     def now(self) -> float:
@@ -36,3 +38,12 @@ class RunClock:
         """Wall seconds from now until run time `t` (0 if it has passed)."""
         start = time.monotonic() if self.start is None else self.start
         return max(0.0, start + t * self.scale - time.monotonic())
+
+
+def clock_offset(exchanges: Iterable[tuple[float, float, float]]) -> tuple[float, float]:
+    """Another clock's offset from this one (its reading minus ours) and the estimate's uncertainty, from
+    exchanges of (sent, its reading, received), sent and received on this clock. The other clock was read
+    between sending and receiving, so the midpoint is right within half the round trip, whatever the delays
+    each way; the exchange with the shortest round trip is the tightest (as NTP does)."""
+    sent, theirs, received = min(exchanges, key=lambda exchange: exchange[2] - exchange[0])
+    return theirs - (sent + received) / 2, (received - sent) / 2

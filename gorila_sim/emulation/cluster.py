@@ -15,7 +15,7 @@ from ..problems import Problem
 from ..topology import learner_names, link_for, node_names, role_of
 from ..trace import Trace
 from .clock import RunClock
-from .directory import PortDirectory
+from .directory import AddressBook
 from .host import Host
 from .validation import PayloadCheck, body_limit
 
@@ -34,6 +34,7 @@ def cluster_host(
     clock: RunClock,
     key: bytes,
     workdir: Path,
+    directory: AddressBook | None = None,
     partitions: Iterable[Partition] = (),
     degradations: Iterable[Degradation] = (),
     bind: str = "127.0.0.1",
@@ -42,15 +43,15 @@ def cluster_host(
 ) -> Host:
     """A Host for nodes of `cluster` (add them with `node_main` and `node_model`): the run's nodes and
     links, the payload checks and size limit at its servers, disks in `workdir`/disks and addresses in
-    `workdir`/ports; a gradient lost on the way, and a gradient or a slice of θ delivered, are traced as the
-    simulator traces them."""
+    `directory` (a book of its own when None); a gradient lost on the way, and a gradient or a slice of θ
+    delivered, are traced as the simulator traces them."""
     config = cluster.config
 
     return Host(
         nodes=node_names(config),
         seed=config.seed,
         clock=clock,
-        directory=PortDirectory.of_run(workdir),
+        directory=directory if directory is not None else AddressBook(),
         key=key,
         disks=workdir / "disks",
         link_for=link_for(config),

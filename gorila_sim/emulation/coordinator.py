@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import multiprocessing
 import os
+import re
+import secrets
 import shutil
 import signal
 import tempfile
@@ -26,7 +29,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, BinaryIO
 
 from netmodels import Degradation, Partition
 
@@ -38,7 +41,7 @@ from ..trace import Trace
 from . import on_ray, tempdir
 from .auth import SignedClient, new_key
 from .clock import RunClock
-from .directory import PortDirectory
+from .directory import Address, AddressBook
 from .faults import Action, timeline
 from .network import WireStats
 from .process import RunSpec, worker_main
@@ -79,17 +82,23 @@ def emulate_scenario(
     overwrite: bool = False,
     ray: str | None = None,
     placement: str = "spread",
+    checkpoint_dir: str | Path | None = None,
 ) -> RunResult:
     """Run `scenario` in real time, one process per `nodes_per_process` nodes; with `out`, write the same
     results directory as a simulated run (and keep the processes' work files in `out`/emulation). `out` is
     checked first, written beside and renamed into place at the end (an existing one replaced only with
     `overwrite`); Ctrl-C publishes the run so far, marked incomplete, and raises Interrupted; an emulation
     that fails leaves nothing. With `ray` (a Ray address, or "auto"), the processes run on that Ray
-    cluster's nodes (`placement`: see on_ray.PLACEMENTS), their servers bound to their node's IP."""
+    cluster's nodes (`placement`: see on_ray.PLACEMENTS), their servers bound to their node's IP. The nodes'
+    disks (a shard's checkpoints) go to `checkpoint_dir`/RUN on the machine of each process (RUN names the
+    run; on Ray, `checkpoint_dir`/RUN/NODE; kept), else to the work directory (on Ray, a directory in each
+    Ray node's temp directory, removed at the end)."""
     ray_module = on_ray.connect(ray) if ray is not None else None
 
     def emulate(workdir: Path) -> RunResult:
-        coordinator = Coordinator(scenario, workdir, nodes_per_process, time_scale, start_method, bind)
+        coordinator = Coordinator(
+            scenario, workdir, nodes_per_process, time_scale, start_method, bind, checkpoint_dir
+        )
         if ray_module is not None:
             coordinator.place_on(ray_module, placement)
         return coordinator.run()
@@ -128,7 +137,12 @@ class _Worker:
     number: int
     process: BaseProcess | on_ray.RemoteProcess
     conn: Connection | None
-    trace_path: Path
+    trace: BinaryIO
+    """The process's trace file, where the coordinator appends the chunks that the process sends."""
+    slot: int | None
+    """The Ray node it runs on (an index into RayPlacement's), None for a local process."""
+    workdir: str
+    """Where its nodes' disks are, on its machine."""
     group: int | None = None
     warm: asyncio.Event = field(default_factory=asyncio.Event)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -139,6 +153,8 @@ class _Worker:
     actor_steps: dict[str, int] = field(default_factory=dict)
     started: float | None = None
     ended: float | None = None
+    clock_offset: float | None = None
+    clock_uncertainty: float | None = None
 
     def record(self, nodes: list[tuple[str, ...]]) -> dict[str, Any]:
         record = {
@@ -147,6 +163,9 @@ class _Worker:
             "exitcode": self.process.exitcode,
             "started": self.started,
             "ended": self.ended,
+            "workdir": self.workdir,
+            "clock_offset_s": self.clock_offset,
+            "clock_uncertainty_s": self.clock_uncertainty,
         }
         if isinstance(self.process, on_ray.RemoteProcess):
             record["ray_node"] = self.process.node
@@ -171,6 +190,7 @@ class Coordinator:
         time_scale: float = 1.0,
         start_method: str | None = None,
         bind: str = "127.0.0.1",
+        checkpoint_dir: str | Path | None = None,
     ) -> None:
         if nodes_per_process < 1:
             raise ValueError(f"nodes_per_process must be >= 1, got {nodes_per_process}")
@@ -181,12 +201,17 @@ class Coordinator:
         self.group_of = {node: g for g, group in enumerate(self.groups) for node in group}
         self.nodes_per_process = nodes_per_process
         between = [f.between for f in scenario.faults if isinstance(f, NetworkFault)]
+        self.workdir = workdir
+        self.run_id = f"{re.sub(r'[^A-Za-z0-9._-]', '-', scenario.name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        self.run_id += f"-{secrets.token_hex(3)}"
+        """Names the run's directory in `checkpoint_dir` (and in each Ray node's temp directory)."""
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.spec = RunSpec(
             config=self.config,
             partitions=tuple(b for b in between if isinstance(b, Partition)),
             degradations=tuple(b for b in between if isinstance(b, Degradation)),
             key=new_key(),
-            workdir=workdir,
+            workdir=workdir if checkpoint_dir is None else Path(checkpoint_dir) / self.run_id,
             time_scale=time_scale,
             bind=bind,
         )
@@ -200,9 +225,12 @@ class Coordinator:
         self.workers: list[_Worker] = []
         self._running: list[_Worker | None] = [None] * len(self.groups)
         self._spares: list[_Worker] = []
-        self._restarts_left = 0
+        self._upcoming: list[int] = []
+        """The groups that the plan restarts, in order, from the next restart on."""
+        self.addresses = AddressBook()
         self._restarting: dict[int, asyncio.Task[None]] = {}
         self._telling: set[asyncio.Task[None]] = set()
+        self._watching: set[asyncio.Task[None]] = set()
         self._factors = dict.fromkeys(names, 1.0)
         self._carried_steps: dict[int, dict[str, int]] = {}
         self._failure: str | None = None
@@ -214,14 +242,24 @@ class Coordinator:
 
     def place_on(self, ray: Any, placement: str) -> None:
         """Run the processes on the nodes of the Ray cluster that `ray` (the module, connected) drives."""
-        self._ray = on_ray.RayPlacement(ray, placement, self.start_method, self.spec.key)
+        checkpoints = None if self.checkpoint_dir is None else str(self.checkpoint_dir)
+        self._ray = on_ray.RayPlacement(
+            ray, placement, self.start_method, self.spec.key, self.run_id, checkpoints
+        )
 
     def run(self) -> RunResult:
         """Run the emulation; after Ctrl-C (SIGINT), with every process stopped, Interrupted with the run so
         far (what the processes' trace files hold)."""
-        if self.spec.workdir.exists():
-            shutil.rmtree(self.spec.workdir)  # a previous run's disks would be restored as checkpoints
-        self.spec.workdir.mkdir(parents=True)
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)  # a previous run's disks would be restored as checkpoints
+        (self.workdir / "traces").mkdir(parents=True)
+        if self._ray is None:
+            try:
+                self.spec.workdir.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise EmulationError(
+                    f"checkpoint_dir: cannot make {self.spec.workdir}: {error.strerror}"
+                ) from None
         try:
             stopped = asyncio.run(self._run())
         except asyncio.CancelledError:
@@ -248,12 +286,12 @@ class Coordinator:
         self._stop = asyncio.Event()
         until = self.config.max_sim_time
         plan = timeline(self.config, self.scenario.faults, until)
-        self._restarts_left = sum(action.kind == "restart" for action in plan)
+        self._upcoming = [self.group_of[action.node] for action in plan if action.kind == "restart"]
         if self._ray is not None:
             loop = asyncio.get_running_loop()
             self._ray.listen(lambda number, conn: loop.call_soon_threadsafe(self._connected, number, conn))
         try:
-            first = [self._spawn() for _ in self.groups]
+            first = [self._spawn(self._slot_of(group)) for group in range(len(self.groups))]
             self._top_up_spares()
             await self._until([w.warm for w in first + self._spares], WARM_TIMEOUT_S, "to start")
             for group, worker in enumerate(first):
@@ -269,7 +307,7 @@ class Coordinator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=wait)
             stopped = min(self.clock.now(), until)
-            pending = (faults, *self._restarting.values(), *self._telling)
+            pending = (faults, *self._restarting.values(), *self._telling, *self._watching)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -309,7 +347,7 @@ class Coordinator:
         worker = self._running[group]
         now = self.clock.now()
         if action.kind == "restart":
-            self._restarts_left -= 1
+            self._upcoming.remove(group)
             if worker is None and group not in self._restarting:
                 self._restarting[group] = asyncio.get_running_loop().create_task(self._restart(group))
         elif action.kind == "slow":
@@ -337,10 +375,13 @@ class Coordinator:
             self._record(group, "resumed", now)
 
     async def _restart(self, group: int) -> None:
-        warm = [spare for spare in self._spares if spare.warm.is_set()]
-        worker = (warm or self._spares or [None])[0]
+        """Start `group`'s nodes again, in a spare process on the same machine (where their disks are)."""
+        slot = self._slot_of(group)
+        spares = [spare for spare in self._spares if spare.slot == slot]
+        warm = [spare for spare in spares if spare.warm.is_set()]
+        worker = (warm or spares or [None])[0]
         if worker is None:
-            worker = self._spawn()
+            worker = self._spawn(slot)
         else:
             self._spares.remove(worker)
         self._top_up_spares()
@@ -359,7 +400,7 @@ class Coordinator:
 
     async def _slow_down(self, node: str, factor: float) -> None:
         """Tell `node`'s server of a slowdown; a node that does not answer gets it when it restarts."""
-        address = PortDirectory.of_run(self.spec.workdir).address(node, refresh=True)
+        address = self.addresses.address(node)
         if address is not None:
             await self._control.post(*address, "/control", f"slow_down={factor!r}".encode())
 
@@ -380,42 +421,83 @@ class Coordinator:
             worker.ended = now
 
     # -- processes ----------------------------------------------------------------------------------
-    def _spawn(self) -> _Worker:
+    def _slot_of(self, group: int) -> int | None:
+        """The Ray node (its index) of `group`'s processes, the first and every restarted one."""
+        return None if self._ray is None else self._ray.slot_for(group)
+
+    def _spawn(self, slot: int | None) -> _Worker:
         number = len(self.workers)
-        trace_path = self.spec.workdir / "traces" / f"process-{number}.pickle"
+        trace = (self.workdir / "traces" / f"process-{number}.pickle").open("ab", buffering=0)
         if self._ray is not None:
-            worker = _Worker(number, self._ray.start(number, self.spec, trace_path), None, trace_path)
+            assert slot is not None
+            process = self._ray.start(number, self.spec, slot)
+            worker = _Worker(number, process, None, trace, slot, process.workdir)
             self.workers.append(worker)
+            watch = asyncio.get_running_loop().create_task(self._watch(worker, process))
+            self._watching.add(watch)
+            watch.add_done_callback(self._watching.discard)
             return worker
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=worker_main,
-            args=(child, self.spec, trace_path),
+            args=(child, self.spec),
             name=f"gorila-emulation-{number}",
             daemon=True,
         )
         process.start()
         child.close()
-        worker = _Worker(number, process, parent, trace_path)
+        worker = _Worker(number, process, parent, trace, None, str(self.spec.workdir))
         self.workers.append(worker)
         asyncio.get_running_loop().add_reader(parent.fileno(), self._read, worker)
         return worker
 
+    async def _watch(self, worker: _Worker, process: on_ray.RemoteProcess) -> None:
+        """Fail the run when a remote process exits unbidden before it dialed back (after, the end of its
+        connection says so)."""
+        code = await process.exited()
+        if worker.conn is None and not worker.killed:
+            self._fail(
+                f"process {worker.number} on Ray node {process.node} exited (code {code}) before dialing back"
+            )
+
     def _connected(self, number: int, conn: Connection) -> None:
+        if not 0 <= number < len(self.workers) or self.workers[number].conn is not None:
+            conn.close()  # authenticated, yet no process of the run that waits for its connection
+            return
         worker = self.workers[number]
         worker.conn = conn
         asyncio.get_running_loop().add_reader(conn.fileno(), self._read, worker)
 
     def _top_up_spares(self) -> None:
-        while len(self._spares) < min(MAX_SPARES, self._restarts_left):
-            self._spares.append(self._spawn())
+        """Keep a spare process ready for each of the next MAX_SPARES restarts, on the machine of each."""
+        have = [spare.slot for spare in self._spares]
+        for group in self._upcoming[:MAX_SPARES]:
+            slot = self._slot_of(group)
+            if slot in have:
+                have.remove(slot)
+            else:
+                self._spares.append(self._spawn(slot))
 
     def _assign(self, worker: _Worker, group: int, start: float | None) -> None:
         worker.group = group
         factors = {node: self._factors[node] for node in self.groups[group]}
         steps = self._carried_steps.get(group, {})
         assert worker.conn is not None
-        worker.conn.send(("assign", self.groups[group], steps, factors, start))
+        worker.conn.send(("assign", self.groups[group], steps, factors, start, self.addresses.all()))
+
+    def _published(self, worker: _Worker, node: str, address: Address) -> None:
+        """Tell every other process with nodes that `node` (of `worker`) listens at `address` now, and
+        keep the run's addresses in the work directory (`addresses.json`: node -> [host, port])."""
+        self.addresses.update({node: address})
+        partial = self.workdir / "addresses.json.partial"
+        partial.write_text(json.dumps(self.addresses.all()))
+        os.replace(partial, self.workdir / "addresses.json")
+        for other in self.workers:
+            if other is worker or other.group is None or other.killed or other.done.is_set():
+                continue
+            assert other.conn is not None
+            with contextlib.suppress(OSError):  # it died: its end is read elsewhere
+                other.conn.send(("addresses", {node: address}))
 
     def _up(self, worker: _Worker, group: int, now: float) -> None:
         worker.started = now
@@ -433,7 +515,16 @@ class Coordinator:
                 self._fail(f"the process of {nodes} (pid {worker.process.pid}) exited unbidden")
             return
         kind = message[0]
-        if kind in ("warm", "ready", "done"):
+        if kind == "trace":
+            worker.trace.write(message[1])
+        elif kind == "time?":
+            worker.conn.send(("time", time.monotonic()))
+        elif kind == "address":
+            self._published(worker, message[1], message[2])
+        elif kind == "warm":
+            worker.clock_offset, worker.clock_uncertainty = message[1], message[2]
+            worker.warm.set()
+        elif kind in ("ready", "done"):
             getattr(worker, kind).set()
         elif kind == "progress":
             worker.env_steps, worker.actor_steps = message[1], message[2]
@@ -471,10 +562,11 @@ class Coordinator:
             worker.process.join(timeout=5.0)
             if worker.conn is not None:
                 worker.conn.close()
+            worker.trace.close()
 
     # -- results ------------------------------------------------------------------------------------
     def _result(self, stopped: float) -> RunResult:
-        processes = [read_trace(worker.trace_path) for worker in self.workers]
+        processes = [read_trace(worker.trace.name) for worker in self.workers]
         trace = merge(processes, self.lifecycle, self.clock.scale)
         stats = WireStats()
         for process in processes:

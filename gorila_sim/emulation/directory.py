@@ -1,48 +1,34 @@
-"""Where each node listens: one small file per node in a directory that every process of the run knows."""
+"""Where each node of a run listens, as every process of the run knows it."""
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Mapping
+
+Address = tuple[str, int]
+"""A node's server: host and port."""
 
 
-class PortDirectory:
-    """Nodes' addresses (host, port, and the pid of the process serving each), as `<node>.json` files.
-
-    A sender caches what it read; it reads again (`refresh`) when a node does not answer, since a restarted
-    node listens on a new port.
+class AddressBook:
+    """Nodes' addresses, in memory. A process `publish`es the address of each node it serves (and
+    `on_publish` passes it on: to the coordinator, which tells every process of the run); the addresses of
+    the others come in through `update`. A restarted node listens on a new address, which replaces the old.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._addresses: dict[str, tuple[str, int]] = {}
-
-    @classmethod
-    def of_run(cls, workdir: str | os.PathLike[str]) -> PortDirectory:
-        """The directory of the run whose work directory is `workdir`: `workdir`/ports."""
-        return cls(Path(workdir) / "ports")
+    def __init__(self, on_publish: Callable[[str, Address], None] | None = None) -> None:
+        self._addresses: dict[str, Address] = {}
+        self._on_publish = on_publish
 
     def publish(self, node: str, host: str, port: int) -> None:
-        partial = self.root / f".{node}.json.partial"
-        partial.write_text(json.dumps({"host": host, "port": port, "pid": os.getpid()}))
-        os.replace(partial, self.root / f"{node}.json")
         self._addresses[node] = (host, port)
+        if self._on_publish is not None:
+            self._on_publish(node, (host, port))
 
-    def address(self, node: str, refresh: bool = False) -> tuple[str, int] | None:
-        """Where `node` listens, or None if it has not published an address."""
-        if refresh or node not in self._addresses:
-            entry = self.entry(node)
-            if entry is None:
-                return None
-            self._addresses[node] = (entry["host"], entry["port"])
-        return self._addresses[node]
+    def update(self, addresses: Mapping[str, Address]) -> None:
+        self._addresses.update(addresses)
 
-    def entry(self, node: str) -> dict[str, Any] | None:
-        """What `node` published (host, port, pid); None if nothing yet."""
-        try:
-            return json.loads((self.root / f"{node}.json").read_text())
-        except FileNotFoundError:
-            return None
+    def address(self, node: str) -> Address | None:
+        """Where `node` listens, or None if no address is known yet."""
+        return self._addresses.get(node)
+
+    def all(self) -> dict[str, Address]:
+        return dict(self._addresses)

@@ -11,7 +11,7 @@ from netmodels import Degradation, LinkModel, NodeModel, Partition
 
 from ..runtime import Message, NodeMain
 from .clock import RunClock
-from .directory import PortDirectory
+from .directory import AddressBook
 from .disk import Disk
 from .network import WireNetwork
 from .runtime import EmulatedRuntime
@@ -37,7 +37,7 @@ class Host:
         nodes: Collection[str],
         seed: int,
         clock: RunClock,
-        directory: PortDirectory,
+        directory: AddressBook,
         key: bytes,
         disks: str | Path,
         link_for: Callable[[str, str], LinkModel],

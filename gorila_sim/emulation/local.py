@@ -13,7 +13,7 @@ from netmodels import Degradation, LinkModel, NodeModel, Partition
 from ..runtime import NodeMain
 from .auth import new_key
 from .clock import RunClock
-from .directory import PortDirectory
+from .directory import AddressBook
 from .host import Host
 from .network import WireStats
 
@@ -76,7 +76,7 @@ class LocalEmulation:
             nodes=self._nodes,
             seed=self.seed,
             clock=self.clock,
-            directory=PortDirectory.of_run(workdir),
+            directory=AddressBook(),
             key=new_key(),
             disks=workdir / "disks",
             link_for=self.link_for,

@@ -13,7 +13,7 @@ from netmodels.link import Channel
 from ..runtime import Message, NetworkStats
 from .auth import SignedClient
 from .clock import RunClock
-from .directory import PortDirectory
+from .directory import AddressBook
 from .server import IDLE_TIMEOUT_S
 from .wire import encode
 
@@ -52,7 +52,7 @@ class WireNetwork:
         *,
         seed: int,
         clock: RunClock,
-        directory: PortDirectory,
+        directory: AddressBook,
         key: bytes,
         link_for: Callable[[str, str], LinkModel],
         partitions: Iterable[Partition] = (),
@@ -142,11 +142,13 @@ class WireNetwork:
 
     async def _post(self, dst: str, data: bytes) -> str:
         """POST a frame to `dst`: "delivered", "rejected" (a 4xx answer), or "down" (no signed answer from
-        `dst` at its published address, read afresh once)."""
-        for refresh in (False, True):
-            address = self.directory.address(dst, refresh)
-            if address is None:
-                continue
+        `dst` at its address, nor at a new one that it published meanwhile)."""
+        tried = None
+        for _ in range(2):
+            address = self.directory.address(dst)
+            if address is None or address == tried:
+                break
+            tried = address
             answer = await self._client.post(*address, "/message", data)
             if answer is None:
                 continue

@@ -1,5 +1,6 @@
-"""Trace files of an emulated run: each process appends its new records every so often; the coordinator
-merges every process's file into one Trace in the simulator's format."""
+"""Trace files of an emulated run: each process sends its new records to the coordinator every so often,
+which appends them to the process's file; at the end it merges every process's file into one Trace in the
+simulator's format."""
 
 from __future__ import annotations
 
@@ -23,28 +24,22 @@ class ProcessTrace:
     failed_writes: int = 0
 
 
-class TraceWriter:
-    """Appends the records a Trace gained since the last flush to `path`, one pickled chunk per flush (a
-    single unbuffered write), with the process's env steps and message counts. A killed process loses the
-    records since its last flush."""
+class TraceChunks:
+    """The records a Trace gained since the last chunk, with the process's env steps and message counts, as
+    one pickled chunk: what a process sends its coordinator every so often, and the coordinator appends to
+    the process's trace file. A killed process loses the records since its last chunk."""
 
-    def __init__(self, path: str | Path, trace: Trace) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self._file = path.open("ab", buffering=0)
         self._written = dict.fromkeys(COLUMNS, 0)
 
-    def flush(self, env_steps: int, stats: dict[str, int], failed_writes: int = 0) -> None:
+    def next(self, env_steps: int, stats: dict[str, int], failed_writes: int = 0) -> bytes:
         new = {}
         for name, rows in self.trace.records.items():
             new[name] = rows[self._written[name] :]
             self._written[name] = len(rows)
         chunk = {"records": new, "env_steps": env_steps, "stats": stats, "failed_writes": failed_writes}
-        self._file.write(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def close(self) -> None:
-        self._file.close()
+        return pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def read_trace(path: str | Path) -> ProcessTrace:

@@ -11,7 +11,7 @@ from emulation_helpers import serve_shard
 
 from gorila_sim.emulation.auth import new_key
 from gorila_sim.emulation.clock import RunClock
-from gorila_sim.emulation.directory import PortDirectory
+from gorila_sim.emulation.directory import AddressBook
 from gorila_sim.emulation.host import Host
 from gorila_sim.runtime import Message, Runtime
 from netmodels import LinkModel
@@ -23,14 +23,14 @@ async def idle(rt: Runtime) -> None:
     await asyncio.Event().wait()
 
 
-def host(tmp_path, key: bytes, lost: list[tuple[Message, str]]) -> Host:
+def host(tmp_path, key: bytes, lost: list[tuple[Message, str]], book: AddressBook) -> Host:
     clock = RunClock()
     clock.started(time.monotonic())
     return Host(
         nodes={"sender", "receiver"},
         seed=0,
         clock=clock,
-        directory=PortDirectory.of_run(tmp_path),
+        directory=book,
         key=key,
         disks=tmp_path / "disks",
         link_for=lambda src, dst: LinkModel(),
@@ -48,7 +48,8 @@ def test_a_squatter_on_a_crashed_nodes_port_learns_nothing_and_the_messages_coun
 
     async def run() -> tuple[Host, list[tuple[Message, str]]]:
         lost: list[tuple[Message, str]] = []
-        async with host(tmp_path, key, []) as receiving:
+        book = AddressBook()
+        async with host(tmp_path, key, [], book) as receiving:
             port = await receiving.add("receiver", idle)
         # The receiver's process is gone, its port free: another program listens there now.
         squatter = web.AppRunner(web.Application())
@@ -56,7 +57,7 @@ def test_a_squatter_on_a_crashed_nodes_port_learns_nothing_and_the_messages_coun
         await squatter.setup()
         await web.TCPSite(squatter, "127.0.0.1", port).start()
         try:
-            async with host(tmp_path, key, lost) as sending:
+            async with host(tmp_path, key, lost, book) as sending:
                 await sending.add("sender", idle)
                 sender = sending.runtimes["sender"]
                 for i in range(SENT):

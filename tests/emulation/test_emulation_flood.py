@@ -52,7 +52,7 @@ def test_a_run_completes_while_its_shard_is_flooded_with_connections(tmp_path):
             assert run.poll() is None, run.stderr.read().decode() if run.stderr else ""
             assert time.monotonic() < deadline, "no update applied after 90 s"
             time.sleep(0.2)
-        port = json.loads(next(tmp_path.glob(f"{staging}/ports/shard-0.json")).read_text())["port"]
+        port = json.loads(next(tmp_path.glob(f"{staging}/addresses.json")).read_text())["shard-0"][1]
         for _ in range(FLOOD):
             connection = socket.socket()
             connection.setblocking(False)

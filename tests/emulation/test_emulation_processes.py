@@ -1,6 +1,7 @@
 """Emulated runs of library scenarios as OS processes: a results directory like a simulated run's, crashes
 that really kill and a shard that restarts from its checkpoint, and no process left behind."""
 
+import contextlib
 import json
 import os
 import signal
@@ -112,6 +113,29 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def known(paths) -> dict[str, list]:
+    """The addresses (node -> [host, port]) that a run's coordinator keeps, or none yet."""
+    for path in paths:
+        with contextlib.suppress(OSError, ValueError):
+            return json.loads(path.read_text())
+    return {}
+
+
+def listening(ports: set[int]) -> set[int]:
+    """The processes that hold a TCP socket listening on one of `ports`."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) in ports:  # 0A: LISTEN
+            inodes.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) in inodes:
+                pids.add(int(fd.parts[2]))
+    return pids
+
+
 def test_a_failing_run_raises_and_leaves_no_process(tmp_path):
     scenario = load_scenario(resolve("baseline"), [*SMALL, "training.env_id=NoSuchEnv-v0"])
     before = descendants(os.getpid())
@@ -134,13 +158,13 @@ def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
     coordinator = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     everyone: set[int] = set()
     try:
-        ports = ".run.partial-*/emulation/ports/*.json"  # written beside `out` until the run ends
+        addresses = ".run.partial-*/emulation/addresses.json"  # written beside `out` until the run ends
         deadline = time.monotonic() + 60
-        while len(list(tmp_path.glob(ports))) < 7 and time.monotonic() < deadline:
+        while len(published := known(tmp_path.glob(addresses))) < 7 and time.monotonic() < deadline:
             assert coordinator.poll() is None, coordinator.stderr.read().decode()
             time.sleep(0.1)
         time.sleep(0.5)  # running
-        workers = {json.loads(p.read_text())["pid"] for p in tmp_path.glob(ports)}
+        workers = listening({port for _, port in published.values()})
         everyone = descendants(coordinator.pid)
         assert len(workers) == 7 and workers <= everyone
         coordinator.send_signal(how)
@@ -167,3 +191,27 @@ def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         coordinator.wait(timeout=10)
+
+
+@pytest.mark.parametrize("where", ["relative/dir", "/dev/null/dir"])
+def test_a_bad_checkpoint_dir_is_one_line_naming_it_and_a_failure(where):
+    command = [sys.executable, "-m", "gorila_sim.cli", "emulate", "baseline", "--checkpoint-dir", where]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "checkpoint" in done.stderr.strip().splitlines()[-1] and "Traceback" not in done.stderr, (
+        done.stderr
+    )
+
+
+def test_checkpoints_go_to_a_directory_of_the_run_in_the_checkpoint_dir(tmp_path):
+    overrides = [*SMALL, "training.checkpoint_every=5", "stop.sim_time=0.5"]
+    result = emulate_scenario(
+        load_scenario(resolve("shard-crash"), overrides),
+        tmp_path / "run",
+        checkpoint_dir=tmp_path / "checkpoints",
+    )
+    (run,) = (tmp_path / "checkpoints").iterdir()
+    assert run.name.startswith("shard-crash-")
+    assert {p["workdir"] for p in result.summary["emulation"]["processes"]} == {str(run)}
+    assert (run / "disks" / "shard-1.pickle").exists()
+    assert not (tmp_path / "run" / "emulation" / "disks").exists()

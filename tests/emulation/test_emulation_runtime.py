@@ -8,7 +8,8 @@ import pytest
 
 from gorila_sim.config import GorilaConfig
 from gorila_sim.emulation import LocalEmulation, RunClock
-from gorila_sim.emulation.directory import PortDirectory
+from gorila_sim.emulation.clock import clock_offset
+from gorila_sim.emulation.directory import AddressBook
 from gorila_sim.emulation.disk import Disk
 from gorila_sim.emulation.faults import Action, timeline
 from gorila_sim.emulation.runtime import QUANTUM_S
@@ -226,15 +227,15 @@ def test_a_disk_survives_its_process(tmp_path):
     assert again.get("missing") is None
 
 
-def test_a_port_directory_holds_the_latest_address(tmp_path):
-    directory = PortDirectory(tmp_path)
-    assert directory.address("shard-0") is None
-    directory.publish("shard-0", "127.0.0.1", 4001)
-    reader = PortDirectory(tmp_path)
-    assert reader.address("shard-0") == ("127.0.0.1", 4001)
-    directory.publish("shard-0", "127.0.0.1", 4002)
-    assert reader.address("shard-0") == ("127.0.0.1", 4001)  # cached until asked to refresh
-    assert reader.address("shard-0", refresh=True) == ("127.0.0.1", 4002)
+def test_an_address_book_passes_on_what_it_publishes_and_takes_updates():
+    published = []
+    book = AddressBook(lambda node, address: published.append((node, address)))
+    assert book.address("shard-0") is None
+    book.publish("shard-0", "127.0.0.1", 4001)
+    assert published == [("shard-0", ("127.0.0.1", 4001))]
+    book.update({"shard-0": ("10.0.0.2", 4002), "learner-0": ("10.0.0.3", 4003)})
+    assert book.address("shard-0") == ("10.0.0.2", 4002)
+    assert book.all() == {"shard-0": ("10.0.0.2", 4002), "learner-0": ("10.0.0.3", 4003)}
 
 
 def test_the_run_clock_counts_run_seconds():
@@ -245,6 +246,19 @@ def test_the_run_clock_counts_run_seconds():
     assert clock.wall(0.25) == 0.5
     with pytest.raises(ValueError):
         RunClock(scale=0.0)
+
+
+def test_a_clock_offset_is_found_within_its_uncertainty_whatever_the_delays_each_way():
+    rng = np.random.default_rng(3)
+    true_offset = 1234.5678  # the other machine's monotonic clock reads this much more than ours
+    exchanges = []
+    for sent in np.cumsum(rng.uniform(0.01, 0.1, 8)):
+        out, back = rng.exponential(0.002, 2)  # unequal delays each way
+        exchanges.append((sent, sent + out + true_offset, sent + out + back))
+    offset, uncertainty = clock_offset(exchanges)
+    quickest = min(exchanges, key=lambda e: e[2] - e[0])
+    assert uncertainty == pytest.approx((quickest[2] - quickest[0]) / 2)
+    assert abs(offset - true_offset) <= uncertainty < 0.01
 
 
 def test_the_fault_timeline_holds_the_scenarios_faults_and_the_node_models_windows():
