@@ -5,11 +5,13 @@ crash and a pause done there for real, the results whole at the coordinator, and
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 import pytest
 
-from gorila_sim.emulation import emulate_scenario
+from gorila_sim.emulation import EmulationError, coordinator, emulate_scenario, on_ray
+from gorila_sim.emulation.auth import new_key
 from gorila_sim.results import read_results
 from gorila_sim.scenario import NodeFault, load_scenario, resolve
 
@@ -138,6 +140,24 @@ def test_shards_and_learners_on_distinct_ray_nodes_with_a_crash_and_a_pause(
     pids = ",".join(str(p["pid"]) for p in processes)
     left = subprocess.run(["ps", "-o", "pid=", "-p", pids], capture_output=True, text=True)
     assert left.stdout.split() == []
+
+
+def test_a_process_that_dies_before_dialing_back_fails_the_run_at_once(cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+    monkeypatch.setattr(coordinator, "WARM_TIMEOUT_S", 60.0)
+    scenario = load_scenario(resolve("baseline"), [*SMALL, "stop.sim_time=0.3"])
+    ray_module = on_ray.connect("auto")
+    try:
+        run = coordinator.Coordinator(scenario, tmp_path / "work")
+        run.place_on(ray_module, "spread")
+        # Its processes hold another key than the listener's: each dies dialing (an AuthenticationError).
+        run.spec = replace(run.spec, key=new_key())
+        started = time.monotonic()
+        with pytest.raises(EmulationError, match=r"exited \(code 1\) before dialing back"):
+            run.run()
+        assert time.monotonic() - started < 30
+    finally:
+        ray_module.shutdown()
 
 
 def test_an_unreachable_ray_address_is_one_line_and_a_failure():
