@@ -368,8 +368,35 @@ def _markdown(runs: list[StoredRun], images: list[str]) -> str:
         lines += [f"| {w.kind} | {w.start:g} | {w.end:g} | {w.what} |" for w in windows]
         lines.append("")
     lines += [*_network_markdown(runs, cell), ""]
+    lines += _round_trip_markdown(runs)
     lines += [f"![{name}]({name})" for name in images]
     return "\n".join(lines) + "\n"
+
+
+def _round_trip_markdown(runs: list[StoredRun]) -> list[str]:
+    """For emulated runs: the round trips that the real network added, per pair of machines."""
+    lines = []
+    for run in runs:
+        rows = run.summary.get("emulation", {}).get("round_trips")
+        if not rows:
+            continue
+        lines += [f"## What the real network added: {run.title}", ""]
+        lines += [
+            "| from | to | messages | round trip p50 (ms) | round trip p95 (ms) | modelled delay p50 (ms) |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['from']} | {r['to']} | {r['messages']:,} | {r['median_ms']:.3f} | {r['p95_ms']:.3f} |"
+            f" {r['modelled_median_ms']:.3f} |"
+            for r in rows
+        ]
+        lines += [
+            "",
+            "A round trip runs from a message's POST to its receiver's signed answer, over the real network",
+            "(wall time); the modelled delay is what the scenario's links and interfaces made it wait first.",
+            "",
+        ]
+    return lines
 
 
 def _network_markdown(runs: list[StoredRun], cell) -> list[str]:

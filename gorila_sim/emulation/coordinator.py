@@ -45,7 +45,8 @@ from .directory import Address, AddressBook
 from .faults import Action, timeline
 from .network import WireStats
 from .process import RunSpec, worker_main
-from .traces import merge, read_trace
+from .roundtrips import Counts, Pair, add_up, by_machine
+from .traces import ProcessTrace, merge, read_trace
 
 WARM_TIMEOUT_S = 120.0
 """Wall seconds a new process may take to import and build its problem."""
@@ -565,6 +566,20 @@ class Coordinator:
             worker.trace.close()
 
     # -- results ------------------------------------------------------------------------------------
+    def _machines(self) -> dict[str, str]:
+        """Each node's machine: the start of its Ray node's id (a group's processes all run on one), or
+        "local"."""
+        if self._ray is None:
+            return dict.fromkeys(self.group_of, "local")
+        nodes = [node[: on_ray.NODE_ID_CHARS] for node in self._ray.nodes]
+        return {node: nodes[self._ray.slot_for(group)] for node, group in self.group_of.items()}
+
+    @staticmethod
+    def _round_trips(processes: list[ProcessTrace]) -> dict[Pair, tuple[Counts, Counts]]:
+        pairs: dict[Pair, tuple[Counts, Counts]] = {}
+        add_up((process.round_trips for process in processes), pairs)
+        return pairs
+
     def _result(self, stopped: float) -> RunResult:
         processes = [read_trace(worker.trace.name) for worker in self.workers]
         trace = merge(processes, self.lifecycle, self.clock.scale)
@@ -585,5 +600,6 @@ class Coordinator:
             "start_method": self.start_method,
             "failed_disk_writes": sum(process.failed_writes for process in processes),
             "processes": [worker.record(self.groups) for worker in self.workers],
+            "round_trips": by_machine(self._round_trips(processes), self._machines()),
         }
         return RunResult(self.config, trace, summary)

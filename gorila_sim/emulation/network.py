@@ -4,6 +4,7 @@ HTTP POST of the message's frame to the receiver's server when the model says it
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from ..runtime import Message, NetworkStats
 from .auth import SignedClient
 from .clock import RunClock
 from .directory import AddressBook
+from .roundtrips import RoundTrips
 from .server import IDLE_TIMEOUT_S
 from .wire import encode
 
@@ -41,7 +43,8 @@ class WireNetwork:
     sent, its sender's egress, its link's seeded channel (the same draws and the same transmission queue as
     in the simulator) and the degradations, then waits at the sender until its arrival time and is POSTed
     to the receiver. On a link that keeps order, a message is POSTed only once the one before it on that
-    link was answered. The time it waited on the egress and the link is added to its `queued`.
+    link was answered. The time it waited on the egress and the link is added to its `queued`. Each POST
+    answered is timed in `round_trips`, beside the delay the model gave the message.
 
     `on_lost(message, reason)` hears of every message lost on a link, to a partition, or to a receiver
     that is down (reason "link", "partition" or "down").
@@ -63,6 +66,7 @@ class WireNetwork:
         self.clock = clock
         self.directory = directory
         self.stats = WireStats()
+        self.round_trips = RoundTrips()
         self.on_lost = on_lost
         self._link_for = link_for
         self._partitions = list(partitions)
@@ -131,7 +135,11 @@ class WireNetwork:
         await asyncio.sleep(self.clock.wall_until(arrival))
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
+        posted = time.perf_counter()
         outcome = await self._post(message.dst, data)
+        if outcome != "down":
+            modelled = (arrival - message.sent_at) * self.clock.scale
+            self.round_trips.add(message.src, message.dst, time.perf_counter() - posted, modelled)
         if outcome == "delivered":
             self.stats.delivered += 1
         elif outcome == "rejected":

@@ -161,7 +161,10 @@ class _RunProcess:
                 self.conn.send(("progress", cluster.env_steps, dict(cluster.actor_steps)))
 
     def _send_chunk(self, chunks: TraceChunks, cluster: Cluster, host: Host) -> None:
-        chunk = chunks.next(cluster.env_steps, host.network.stats.as_dict(), host.failed_writes)
+        network = host.network
+        chunk = chunks.next(
+            cluster.env_steps, network.stats.as_dict(), host.failed_writes, network.round_trips.take()
+        )
         self.conn.send(("trace", chunk))
 
     def _read(self) -> None:

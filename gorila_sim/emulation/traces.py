@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from ..trace import COLUMNS, Trace
+from .roundtrips import Counts, Pair, add_up
 
 
 @dataclass
 class ProcessTrace:
-    """What one process recorded: its trace rows, and its counts at its last flush (env steps, messages, and
-    writes to its nodes' disks that failed)."""
+    """What one process recorded: its trace rows, its counts at its last flush (env steps, messages, and
+    writes to its nodes' disks that failed), and its round trips (see roundtrips)."""
 
     records: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {name: [] for name in COLUMNS})
     env_steps: int = 0
     stats: dict[str, int] = field(default_factory=dict)
     failed_writes: int = 0
+    round_trips: dict[Pair, tuple[Counts, Counts]] = field(default_factory=dict)
 
 
 class TraceChunks:
@@ -33,12 +35,19 @@ class TraceChunks:
         self.trace = trace
         self._written = dict.fromkeys(COLUMNS, 0)
 
-    def next(self, env_steps: int, stats: dict[str, int], failed_writes: int = 0) -> bytes:
+    def next(
+        self,
+        env_steps: int,
+        stats: dict[str, int],
+        failed_writes: int = 0,
+        round_trips: dict[Pair, tuple[Counts, Counts]] | None = None,
+    ) -> bytes:
         new = {}
         for name, rows in self.trace.records.items():
             new[name] = rows[self._written[name] :]
             self._written[name] = len(rows)
         chunk = {"records": new, "env_steps": env_steps, "stats": stats, "failed_writes": failed_writes}
+        chunk["round_trips"] = round_trips or {}
         return pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -57,6 +66,7 @@ def read_trace(path: str | Path) -> ProcessTrace:
                 result.records[name] += rows
             result.env_steps, result.stats = chunk["env_steps"], chunk["stats"]
             result.failed_writes = chunk["failed_writes"]
+            add_up([chunk["round_trips"]], result.round_trips)
     return result
 
 

@@ -46,6 +46,12 @@ def test_an_emulated_scenario_writes_the_results_of_a_run(tmp_path):
     assert np.all(np.diff(episodes["env_steps"]) > 0)
     assert episodes["env_steps"][-1] <= summary["env_steps"]
     assert json.loads((tmp_path / "scenario.json").read_text())["scenario"]["name"] == "baseline"
+    (loopback,) = summary["emulation"]["round_trips"]  # one machine: this one
+    assert (loopback["from"], loopback["to"]) == ("local", "local")
+    assert loopback["messages"] == summary["network"]["delivered"] + summary["network"]["rejected"] > 0
+    assert 0 < loopback["median_ms"] <= loopback["p95_ms"] < 1e3
+    # baseline's links: a lognormal latency with a median of 0.5 ms (run time), at a time scale of 3
+    assert 1.0 < loopback["modelled_median_ms"] < 3.0
 
 
 def test_a_crash_kills_and_restarts_a_shard_at_its_checkpoint_and_a_pause_holds_one(tmp_path):

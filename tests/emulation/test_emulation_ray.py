@@ -137,6 +137,16 @@ def test_shards_and_learners_on_distinct_ray_nodes_with_a_crash_and_a_pause(
     assert report.returncode == 0, report.stderr
     assert "shard-1" in (out / "report" / "report.md").read_text()
 
+    # What the real network added, per pair of Ray nodes: every message answered was timed.
+    rows = result.summary["emulation"]["round_trips"]
+    short = {name: node[: on_ray.NODE_ID_CHARS] for node, name in machine.items()}
+    assert {(r["from"], r["to"]) for r in rows} >= {(short[where["learner-0"]], short[where["shard-0"]])}
+    assert len({(r["from"], r["to"]) for r in rows if r["from"] != r["to"]}) >= 3
+    network = result.summary["network"]
+    assert sum(r["messages"] for r in rows) == network["delivered"] + network["rejected"]
+    assert all(0 < r["median_ms"] <= r["p95_ms"] for r in rows)
+    assert "What the real network added" in (out / "report" / "report.md").read_text()
+
     pids = ",".join(str(p["pid"]) for p in processes)
     left = subprocess.run(["ps", "-o", "pid=", "-p", pids], capture_output=True, text=True)
     assert left.stdout.split() == []

@@ -12,6 +12,7 @@ from gorila_sim.emulation.clock import clock_offset
 from gorila_sim.emulation.directory import AddressBook
 from gorila_sim.emulation.disk import Disk
 from gorila_sim.emulation.faults import Action, timeline
+from gorila_sim.emulation.roundtrips import RoundTrips, add_up, by_machine, quantile
 from gorila_sim.emulation.runtime import QUANTUM_S
 from gorila_sim.runtime import Runtime
 from gorila_sim.scenario import load_scenario, resolve
@@ -259,6 +260,21 @@ def test_a_clock_offset_is_found_within_its_uncertainty_whatever_the_delays_each
     quickest = min(exchanges, key=lambda e: e[2] - e[0])
     assert uncertainty == pytest.approx((quickest[2] - quickest[0]) / 2)
     assert abs(offset - true_offset) <= uncertainty < 0.01
+
+
+def test_round_trips_give_quantiles_within_half_a_bin_and_add_up_per_machine():
+    timed = RoundTrips()
+    for seconds in [0.001] * 50 + [0.010] * 45 + [0.100] * 5:
+        timed.add("learner-0", "shard-0", seconds, 0.002)
+    timed.add("learner-0", "shard-1", 0.5, 0.002)
+    pairs: dict = {}
+    add_up([timed.take()], pairs)
+    assert timed.take() == {}
+    assert quantile(pairs[("learner-0", "shard-0")][0], 0.5) == pytest.approx(0.001, rel=0.025)
+    assert quantile(pairs[("learner-0", "shard-0")][0], 0.95) == pytest.approx(0.010, rel=0.025)
+    rows = by_machine(pairs, {"learner-0": "a", "shard-0": "b", "shard-1": "b"})
+    assert [(r["from"], r["to"], r["messages"]) for r in rows] == [("a", "b", 101)]
+    assert rows[0]["modelled_median_ms"] == pytest.approx(2.0, rel=0.025)
 
 
 def test_the_fault_timeline_holds_the_scenarios_faults_and_the_node_models_windows():
