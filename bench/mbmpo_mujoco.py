@@ -93,10 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     full_steps = held[-1] + config.real_steps_per_iteration
     last = history[-1]
     mode = "quick" if args.quick else "full"
+    split = {
+        key: float(np.median([m[key] for m in done])) for key in ("fit_s", "meta_s", "collect_s", "cpu_s")
+    }
+    split |= {
+        name[5:] + "_s": float(np.median([m["phase_s"][name] for m in done])) for name in done[0]["phase_s"]
+    }
+    compile_s = sum(m["compile_s"] for m in done)
     print(
         f"RESULT mode={mode} env={config.env_id} real_steps={last['real_steps']}"
         f" return={last['real_return']:.1f} wall_s={wall:.1f}"
-        f" s_per_iteration={per_iteration:.1f} extrapolated_s_{full_steps // 1000}k={extrapolated:.0f}"
+        f" s_per_iteration={per_iteration:.1f} extrapolated_s_{full_steps // 1000}k={extrapolated:.0f} "
+        + " ".join(f"{key}={value:.2f}" for key, value in split.items())
+        + f" compile_s={compile_s:.1f}"
     )
     return 0
 

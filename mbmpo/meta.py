@@ -21,6 +21,7 @@ from torch import Tensor
 
 from .advantages import advantages, alive_mask
 from .config import MBMPOConfig
+from .phases import PhaseClock
 from .policy import GaussianPolicy
 from .rollouts import Trajectories
 from .trpo import trpo_step
@@ -156,13 +157,18 @@ def adapted_policies(
     start_states: Tensor,
     noise: Tensor,
     config: MBMPOConfig,
+    clock: PhaseClock | None = None,
 ) -> tuple[Tensor, Samples]:
-    """Sample with θ in every model and adapt to each: (θ'_k (K, P), the pre-adaptation samples)."""
+    """Sample with θ in every model and adapt to each: (θ'_k (K, P), the pre-adaptation samples). `clock`
+    counts the time under meta/rollouts, meta/advantages and meta/adaptation."""
+    clock = clock or PhaseClock()
     models = start_states.shape[0]
-    pre = samples(
-        imagine(theta.detach().expand(models, -1), start_states, noise), config.discount, config.gae_lambda
-    )
-    return adapt(policy, theta.detach(), pre, config.inner_lr, create_graph=False), pre
+    with clock.phase("meta/rollouts"):
+        trajectories = imagine(theta.detach().expand(models, -1), start_states, noise)
+    with clock.phase("meta/advantages"):
+        pre = samples(trajectories, config.discount, config.gae_lambda)
+    with clock.phase("meta/adaptation"):
+        return adapt(policy, theta.detach(), pre, config.inner_lr, create_graph=False), pre
 
 
 def meta_step(
@@ -172,28 +178,36 @@ def meta_step(
     start_states: tuple[Tensor, Tensor],
     noise: tuple[Tensor, Tensor],
     config: MBMPOConfig,
+    clock: PhaseClock | None = None,
 ) -> tuple[Tensor, MetaStats]:
     """One MB-MPO meta-step: imagined trajectories with θ, adaptation, imagined trajectories with every
     θ'_k, and a TRPO step on θ. start_states and noise hold (before adaptation, after adaptation).
     The conjugate gradient's curvature is estimated on config.curvature_fraction of the trajectories;
-    the step is sized and checked on all of them."""
-    post_params, pre = adapted_policies(policy, theta, imagine, start_states[0], noise[0], config)
-    post = samples(imagine(post_params, start_states[1], noise[1]), config.discount, config.gae_lambda)
+    the step is sized and checked on all of them. `clock` counts the time by phase (meta/...)."""
+    clock = clock or PhaseClock()
+    post_params, pre = adapted_policies(policy, theta, imagine, start_states[0], noise[0], config, clock)
+    with clock.phase("meta/rollouts"):
+        trajectories = imagine(post_params, start_states[1], noise[1])
+    with clock.phase("meta/advantages"):
+        post = samples(trajectories, config.discount, config.gae_lambda)
     curvature_count = math.ceil(config.curvature_fraction * pre.advantages.shape[1])
-    step = trpo_step(
-        theta,
-        lambda candidate: meta_objective(policy, candidate, pre, post, post_params, config.inner_lr),
-        max_kl=config.max_kl,
-        cg_iterations=config.cg_iterations,
-        damping=config.cg_damping,
-        fisher_product=meta_fisher_product(
+    with clock.phase("meta/fisher_cg"):
+        fisher_product = meta_fisher_product(
             policy,
             theta,
             first_trajectories(pre, curvature_count),
             first_trajectories(post, curvature_count),
             post_params,
             config.inner_lr,
-        ),
+        )
+    step = trpo_step(
+        theta,
+        lambda candidate: meta_objective(policy, candidate, pre, post, post_params, config.inner_lr),
+        max_kl=config.max_kl,
+        cg_iterations=config.cg_iterations,
+        damping=config.cg_damping,
+        fisher_product=fisher_product,
+        clock=clock,
     )
     stats = MetaStats(
         return_before=float(pre.trajectories.returns().mean()),

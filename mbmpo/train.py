@@ -34,6 +34,7 @@ from .config import ConfigError, MBMPOConfig
 from .dynamics import DynamicsEnsemble
 from .envs import TASKS
 from .meta import adapted_policies, meta_step
+from .phases import COMPILE, PhaseClock
 from .policy import GaussianPolicy
 from .rollouts import BACKENDS, backend_name
 
@@ -208,42 +209,49 @@ def train(
         save_checkpoint()
 
     for iteration in range(len(history), config.iterations + 1):
-        tell(f"iteration {iteration}: fitting the dynamics ensemble")
-        phase_start = time.perf_counter()
-        torch.set_num_threads(usable_cores())
-        val_loss, epochs_run = ensemble.fit(
-            *buffer.arrays(),
-            epochs=config.model_epochs,
-            batch_size=config.model_batch_size,
-            lr=config.model_lr,
-            patience=config.model_patience,
-            min_improvement=config.model_min_improvement,
-            rng=rng,
-        )
-        torch.set_num_threads(1)
-        fit_s = time.perf_counter() - phase_start
+        clock, cpu_start = PhaseClock(), time.process_time()
+        with clock.counting_compilations():
+            tell(f"iteration {iteration}: fitting the dynamics ensemble")
+            with clock.phase("fit"):
+                torch.set_num_threads(usable_cores())
+                val_loss, epochs_run = ensemble.fit(
+                    *buffer.arrays(),
+                    epochs=config.model_epochs,
+                    batch_size=config.model_batch_size,
+                    lr=config.model_lr,
+                    patience=config.model_patience,
+                    min_improvement=config.model_min_improvement,
+                    rng=rng,
+                )
+                torch.set_num_threads(1)
 
-        phase_start = time.perf_counter()
-        returns_by_step = []
-        for step in range(config.meta_steps):
-            tell(f"iteration {iteration}: meta-step {step + 1}/{config.meta_steps}")
-            theta, stats = meta_step(
-                policy, theta, imagine, (start_states(), start_states()), (noise(), noise()), config
-            )
-            returns_by_step.append(stats.return_before)
-        adapted, _ = adapted_policies(policy, theta, imagine, start_states(), noise(), config)
-        meta_s = time.perf_counter() - phase_start
+            with clock.phase("meta"):
+                returns_by_step = []
+                for step in range(config.meta_steps):
+                    tell(f"iteration {iteration}: meta-step {step + 1}/{config.meta_steps}")
+                    theta, stats = meta_step(
+                        policy,
+                        theta,
+                        imagine,
+                        (start_states(), start_states()),
+                        (noise(), noise()),
+                        config,
+                        clock,
+                    )
+                    returns_by_step.append(stats.return_before)
+                adapted, _ = adapted_policies(policy, theta, imagine, start_states(), noise(), config, clock)
 
-        tell(f"iteration {iteration}: collecting real data with the adapted policies")
-        phase_start = time.perf_counter()
-        share = math.ceil(config.real_steps_per_iteration / k)
-        model_returns = []
-        for params in adapted:
-            episodes = run_episodes(env, policy_actor(policy, params, bound, generator), share)
-            buffer.add(episodes.obs, episodes.actions, episodes.next_obs)
-            real_steps += len(episodes.obs)
-            model_returns.append(float(np.mean(episodes.returns)))
-        collect_s = time.perf_counter() - phase_start
+            tell(f"iteration {iteration}: collecting real data with the adapted policies")
+            with clock.phase("collect"):
+                share = math.ceil(config.real_steps_per_iteration / k)
+                model_returns = []
+                for params in adapted:
+                    episodes = run_episodes(env, policy_actor(policy, params, bound, generator), share)
+                    buffer.add(episodes.obs, episodes.actions, episodes.next_obs)
+                    real_steps += len(episodes.obs)
+                    model_returns.append(float(np.mean(episodes.returns)))
+        cpu_s = time.process_time() - cpu_start
+        phase_s = clock.seconds
 
         if results is not None:
             with torch.no_grad():
@@ -261,9 +269,12 @@ def train(
                 "meta_kl": stats.kl,
                 "model_val_loss": val_loss.tolist(),
                 "model_epochs": epochs_run,
-                "fit_s": fit_s,
-                "meta_s": meta_s,
-                "collect_s": collect_s,
+                "fit_s": phase_s["fit"],
+                "meta_s": phase_s["meta"],
+                "collect_s": phase_s["collect"],
+                "compile_s": phase_s.get(COMPILE, 0.0),
+                "phase_s": {name: s for name, s in phase_s.items() if name.startswith("meta/")},
+                "cpu_s": cpu_s,
                 "wall_s": time.perf_counter() - started,
             }
         )
@@ -306,8 +317,13 @@ def describe(metrics: dict[str, Any]) -> str:
         line += (
             f", imagined {m['imagined_return_before']:.1f} -> {m['imagined_return_after']:.1f}"
             f", model loss {max(m['model_val_loss']):.4f} ({m['model_epochs']} epochs)"
-            f", fit {m['fit_s']:.1f} s, meta {m['meta_s']:.1f} s, collect {m['collect_s']:.1f} s"
+            f", fit {m['fit_s']:.1f} s, meta {m['meta_s']:.1f} s"
         )
+        if m.get("phase_s"):
+            line += " (" + ", ".join(f"{name[5:]} {s:.1f}" for name, s in m["phase_s"].items()) + ")"
+        line += f", collect {m['collect_s']:.1f} s"
+        if m.get("compile_s"):
+            line += f", numba compilation {m['compile_s']:.1f} s"
     return line
 
 

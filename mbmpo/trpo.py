@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .phases import PhaseClock
+
 Objective = Callable[[Tensor], tuple[Tensor, Tensor]]
 """θ -> (surrogate to maximise, mean KL from the distribution the data came from), both scalars."""
 
@@ -58,16 +60,21 @@ def trpo_step(
     backtrack_ratio: float = 0.8,
     max_backtracks: int = 15,
     fisher_product: Callable[[Tensor], Tensor] | None = None,
+    clock: PhaseClock | None = None,
 ) -> TRPOStep:
     """Maximise the surrogate subject to mean KL ≤ max_kl: natural-gradient direction by conjugate
     gradient on Fisher-vector products (Hessian of the KL at θ), scaled to the KL bound, then shrunk
     until the surrogate improves and the KL bound holds.
 
     `fisher_product` v -> F v may stand in for the Hessian-vector product of the objective's KL, which
-    is otherwise computed by differentiating the KL twice."""
+    is otherwise computed by differentiating the KL twice. `clock` counts the time under
+    meta/trpo_gradient (the objective and its gradient), meta/fisher_cg (the conjugate gradient) and
+    meta/line_search."""
+    clock = clock or PhaseClock()
     theta = theta.detach().requires_grad_()
-    surrogate, kl = objective(theta)
-    (gradient,) = torch.autograd.grad(surrogate, theta, retain_graph=fisher_product is None)
+    with clock.phase("meta/trpo_gradient"):
+        surrogate, kl = objective(theta)
+        (gradient,) = torch.autograd.grad(surrogate, theta, retain_graph=fisher_product is None)
     if fisher_product is None:
         (kl_gradient,) = torch.autograd.grad(kl, theta, create_graph=True)
 
@@ -78,13 +85,15 @@ def trpo_step(
     def fisher_vector_product(v: Tensor) -> Tensor:
         return fisher_product(v) + damping * v
 
-    direction = conjugate_gradient(fisher_vector_product, gradient, cg_iterations)
-    curvature = direction @ fisher_vector_product(direction)
+    with clock.phase("meta/fisher_cg"):
+        direction = conjugate_gradient(fisher_vector_product, gradient, cg_iterations)
+        curvature = direction @ fisher_vector_product(direction)
     full_step = torch.sqrt(2 * max_kl / curvature.clamp_min(1e-12)) * direction
     before = float(surrogate.detach())
-    for backtrack in range(max_backtracks):
-        candidate = (theta + backtrack_ratio**backtrack * full_step).detach()
-        new_surrogate, new_kl = (float(value.detach()) for value in objective(candidate))
-        if new_kl <= max_kl and new_surrogate > before:
-            return TRPOStep(candidate, before, new_surrogate, new_kl, backtrack)
+    with clock.phase("meta/line_search"):
+        for backtrack in range(max_backtracks):
+            candidate = (theta + backtrack_ratio**backtrack * full_step).detach()
+            new_surrogate, new_kl = (float(value.detach()) for value in objective(candidate))
+            if new_kl <= max_kl and new_surrogate > before:
+                return TRPOStep(candidate, before, new_surrogate, new_kl, backtrack)
     return TRPOStep(theta.detach(), before, before, 0.0, -1)

@@ -31,6 +31,9 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+META_PHASES = ("rollouts", "advantages", "adaptation", "trpo_gradient", "fisher_cg", "line_search")
+
+
 def test_one_iteration_writes_the_results_directory_and_eval_runs_it(tmp_path):
     config = MBMPOConfig(**{**QUICK, "iterations": 1})
     history = train(config, tmp_path / "run")
@@ -49,6 +52,10 @@ def test_one_iteration_writes_the_results_directory_and_eval_runs_it(tmp_path):
         assert isinstance(last[key], float)
     by_step = last["imagined_return_by_step"]
     assert len(by_step) == QUICK["meta_steps"] and by_step[-1] == last["imagined_return_before"]
+    assert set(last["phase_s"]) == {f"meta/{name}" for name in META_PHASES}
+    # The meta phase's parts are measured inside it, numba's compilations left out of both.
+    assert 0 < sum(last["phase_s"].values()) <= last["meta_s"]
+    assert last["cpu_s"] > 0 and last["compile_s"] >= 0
     run = tmp_path / "run"
     assert MBMPOConfig.from_json(json.loads((run / "config.json").read_text())) == config
     assert [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()] == history
@@ -71,7 +78,7 @@ def test_one_iteration_writes_the_results_directory_and_eval_runs_it(tmp_path):
     np.testing.assert_allclose(evaluate(run, episodes=3), by_hand, rtol=1e-5)
 
 
-TIMINGS = ("fit_s", "meta_s", "collect_s", "wall_s")
+TIMINGS = ("fit_s", "meta_s", "collect_s", "compile_s", "phase_s", "cpu_s", "wall_s")
 
 
 def without_timings(history):
