@@ -16,7 +16,6 @@ import numba
 import numpy as np
 import torch
 from numba import njit, prange
-from numba.typed import List
 from torch import Tensor
 
 from ..dynamics import DynamicsEnsemble
@@ -91,6 +90,33 @@ step_reward = njit(cache=True)(reward_and_done)
 
 
 @njit(cache=True)
+def _advance_row(
+    r, k, n, t, states, delta, delta_mean, delta_std, low, high, task, bound, actions, rewards, dones, ended,
+    state, next_state, clipped,
+):  # fmt: skip
+    """The model's step of row r of `states` (trajectory n of model k) at time t, from the row's normalised
+    delta: the next state clamped to the states seen, the reward and the termination written out, and
+    the row moved on unless it ended. state, next_state and clipped are scratch rows."""
+    obs_dim, act_dim = delta_mean.shape[0], actions.shape[3]
+    for j in range(obs_dim):
+        state[j] = states[r, j]
+        value = state[j] + delta[r, j] * delta_std[j] + delta_mean[j]
+        next_state[j] = min(max(value, low[j]), high[j])
+    for j in range(act_dim):
+        clipped[j] = min(max(actions[k, n, t, j], -bound), bound)
+    reward, terminated = step_reward(task, state, clipped, next_state)
+    if ended[r]:
+        rewards[k, n, t] = 0.0
+        dones[k, n, t] = False
+    else:
+        rewards[k, n, t] = reward
+        dones[k, n, t] = terminated
+        ended[r] = terminated
+        if not terminated:
+            states[r, :obs_dim] = next_state
+
+
+@njit(cache=True)
 def _mlp(x, weights, biases, k, hidden_activation):
     """Model k's pass of a packed MLP over the rows of x, hidden_activation between layers."""
     h = x
@@ -138,23 +164,10 @@ def _run_block(
                 inputs[r, j] = (states[r, j] - in_mean[j]) / in_std[j]
         delta = _mlp(inputs, model_w, model_b, k, RELU)
         for r in range(rows):
-            n = lo + r
-            for j in range(obs_dim):
-                state[j] = states[r, j]
-                value = state[j] + delta[r, j] * delta_std[j] + delta_mean[j]
-                next_state[j] = min(max(value, low[j]), high[j])
-            for j in range(act_dim):
-                clipped[j] = min(max(actions[k, n, t, j], -bound), bound)
-            reward, terminated = step_reward(task, state, clipped, next_state)
-            if ended[r]:
-                rewards[k, n, t] = 0.0
-                dones[k, n, t] = False
-            else:
-                rewards[k, n, t] = reward
-                dones[k, n, t] = terminated
-                ended[r] = terminated
-                if not terminated:
-                    states[r, :obs_dim] = next_state
+            _advance_row(
+                r, k, lo + r, t, states, delta, delta_mean, delta_std, low, high, task, bound, actions,
+                rewards, dones, ended, state, next_state, clipped,
+            )  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
@@ -223,23 +236,10 @@ def _advance(
         next_state = np.empty(obs_dim, dtype=np.float32)
         clipped = np.empty(act_dim, dtype=np.float32)
         for r in range(block * MAX_BLOCK_ROWS, min(rows, (block + 1) * MAX_BLOCK_ROWS)):
-            n = lo + r
-            for j in range(obs_dim):
-                state[j] = states[r, j]
-                value = state[j] + delta[r, j] * delta_std[j] + delta_mean[j]
-                next_state[j] = min(max(value, low[j]), high[j])
-            for j in range(act_dim):
-                clipped[j] = min(max(actions[k, n, t, j], -bound), bound)
-            reward, terminated = step_reward(task, state, clipped, next_state)
-            if ended[r]:
-                rewards[k, n, t] = 0.0
-                dones[k, n, t] = False
-            else:
-                rewards[k, n, t] = reward
-                dones[k, n, t] = terminated
-                ended[r] = terminated
-                if not terminated:
-                    states[r, :obs_dim] = next_state
+            _advance_row(
+                r, k, lo + r, t, states, delta, delta_mean, delta_std, low, high, task, bound, actions,
+                rewards, dones, ended, state, next_state, clipped,
+            )  # fmt: skip
 
 
 BLAS_CHUNK_ROWS = 2048
@@ -282,12 +282,12 @@ def _blas_rollout(
                 )  # fmt: skip
 
 
-def _packed(pairs: list[tuple[Tensor, Tensor]]) -> tuple[List, List]:
-    """Weights (K, out, in) and biases (K, 1, out) as numba lists of contiguous float32 arrays, weights
+def _packed(pairs: list[tuple[Tensor, Tensor]]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Weights (K, out, in) and biases (K, 1, out) as tuples of contiguous float32 arrays, weights
     (K, units, inputs) and biases (K, units), in _dense's layout: the MLP's inputs padded with zeros to a
     multiple of LANES, each layer's units to a multiple of TILE and the next layer's inputs to match, so
     the padding changes no output."""
-    weights, biases = List(), List()
+    weights, biases = [], []
     inputs = _padded(pairs[0][0].shape[2], LANES)
     for weight, bias in pairs:
         models, fan_out, fan_in = weight.shape
@@ -299,7 +299,8 @@ def _packed(pairs: list[tuple[Tensor, Tensor]]) -> tuple[List, List]:
         weights.append(packed_w)
         biases.append(packed_b)
         inputs = units
-    return weights, biases
+    # Tuples, not numba's typed lists: those compile their methods in every process.
+    return tuple(weights), tuple(biases)
 
 
 def numba_rollout(
