@@ -63,11 +63,21 @@ def samples(trajectories: Trajectories, discount: float, lam: float) -> Samples:
     return Samples(trajectories, (raw - mean) / (std + 1e-8) * alive, alive)
 
 
+def _sliced(samples: Samples, index: tuple[slice, ...]) -> Samples:
+    """Every tensor of `samples` indexed by `index` over its leading (model, trajectory) dimensions."""
+    t = samples.trajectories
+    part = Trajectories(*(field[index] for field in (t.obs, t.actions, t.rewards, t.dones, t.log_probs)))
+    return Samples(part, samples.advantages[index], samples.alive[index])
+
+
 def first_trajectories(samples: Samples, count: int) -> Samples:
     """The first `count` trajectories of every model: a fair subsample, as trajectories are independent."""
-    t = samples.trajectories
-    head = Trajectories(*(field[:, :count] for field in (t.obs, t.actions, t.rewards, t.dones, t.log_probs)))
-    return Samples(head, samples.advantages[:, :count], samples.alive[:, :count])
+    return _sliced(samples, (slice(None), slice(count)))
+
+
+def model_samples(samples: Samples, model: int) -> Samples:
+    """Model `model`'s samples alone, as the samples of a one-model ensemble."""
+    return _sliced(samples, (slice(model, model + 1),))
 
 
 def _log_probs(policy: GaussianPolicy, params: Tensor, trajectories: Trajectories) -> Tensor:
@@ -114,8 +124,9 @@ def meta_objective(
 ) -> tuple[Tensor, Tensor]:
     """(surrogate, KL) of θ: the mean over models of E[π_θ'_k(a | s) / π_old(a | s) · A] on the
     post-adaptation samples, and the mean KL from π_old to π_θ'_k there; π_old are the adapted policies
-    post_params (K, P) that sampled them."""
-    adapted = adapt(policy, theta, pre, inner_lr, create_graph=True)
+    post_params (K, P) that sampled them. Differentiable in θ where θ requires grad; otherwise values only
+    (the line search), without building the graph of the inner gradient."""
+    adapted = adapt(policy, theta, pre, inner_lr, create_graph=theta.requires_grad)
     ratio = torch.exp(_log_probs(policy, adapted, post.trajectories) - post.trajectories.log_probs)
     surrogate = _per_model_mean(ratio * post.advantages, post.alive).mean()
     return surrogate, _mean_kl(policy, post, post_params, adapted)

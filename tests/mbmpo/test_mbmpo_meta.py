@@ -10,6 +10,7 @@ from mbmpo.meta import (
     first_trajectories,
     meta_fisher_product,
     meta_objective,
+    model_samples,
     samples,
 )
 from mbmpo.policy import GaussianPolicy
@@ -133,3 +134,39 @@ def test_fisher_product_on_a_subsample_is_the_gauss_newton_matrix_of_the_subsamp
     np.testing.assert_allclose(head(v).numpy(), expected.numpy(), rtol=1e-9, atol=1e-12)
     full = meta_fisher_product(policy, theta, pre, post, post_params, ALPHA)
     assert not torch.allclose(head(v), full(v))
+
+
+def test_the_batched_steps_equal_a_loop_over_the_models():
+    """The inner steps, the meta-gradient and the Fisher-vector products of all K models in one batched
+    pass equal those of K one-model passes: the mean over models of the meta-objective and the KL makes
+    the batched gradient and product the mean of the per-model ones."""
+    policy, theta, pre, post, post_params = setup()
+    one = [(model_samples(pre, k), model_samples(post, k), post_params[k : k + 1]) for k in range(K)]
+    looped = torch.cat([adapt(policy, theta, pre_k, ALPHA, create_graph=False) for pre_k, _, _ in one])
+    torch.testing.assert_close(
+        adapt(policy, theta, pre, ALPHA, create_graph=False), looped, rtol=1e-12, atol=0
+    )
+
+    def meta_gradient(pre_, post_, params_):
+        x = theta.clone().requires_grad_()
+        return torch.autograd.grad(meta_objective(policy, x, pre_, post_, params_, ALPHA)[0], x)[0]
+
+    looped = sum(meta_gradient(*parts) for parts in one) / K
+    torch.testing.assert_close(meta_gradient(pre, post, post_params), looped, rtol=1e-10, atol=1e-14)
+
+    v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    looped = sum(meta_fisher_product(policy, theta, *parts, ALPHA)(v) for parts in one) / K
+    batched = meta_fisher_product(policy, theta, pre, post, post_params, ALPHA)(v)
+    torch.testing.assert_close(batched, looped, rtol=1e-10, atol=1e-14)
+
+
+def test_the_line_search_values_need_no_graph_and_equal_the_differentiable_ones():
+    policy, theta, pre, post, post_params = setup()
+    candidate = theta + 0.01 * torch.randn(
+        theta.shape, generator=torch.Generator().manual_seed(3), dtype=theta.dtype
+    )
+    values = meta_objective(policy, candidate, pre, post, post_params, ALPHA)
+    assert not any(value.requires_grad for value in values)
+    differentiable = meta_objective(policy, candidate.clone().requires_grad_(), pre, post, post_params, ALPHA)
+    for value, reference in zip(values, differentiable, strict=True):
+        torch.testing.assert_close(value, reference.detach(), rtol=1e-12, atol=0)
