@@ -1,8 +1,9 @@
 """MB-MPO's meta-step on the CPU, at HalfCheetah's sizes on synthetic trajectories: the inner steps, the
 meta-gradient and the Fisher-vector products of all K models batched in one pass (as mbmpo.meta computes
 them) against a loop over the models, one model per pass; a line-search evaluation of the meta-objective
-without the inner gradient's graph against one with it; and a whole TRPO step on one torch thread against
-one per usable core.
+without the inner gradient's graph against one with it; and a whole meta-step but its rollouts with its
+models split over one worker thread per usable core (mbmpo.workers) against one thread, and against one
+worker thread running torch on every core.
 
     python bench/mbmpo_meta.py [--quick] [--repeats R]
 
@@ -21,10 +22,11 @@ from collections.abc import Callable
 
 import torch
 
-from mbmpo.meta import adapt, meta_fisher_product, meta_objective, model_samples, samples
+from mbmpo.config import MBMPOConfig
+from mbmpo.meta import adapt, meta_fisher_product, meta_objective, meta_step, model_samples, samples
 from mbmpo.policy import GaussianPolicy
 from mbmpo.rollouts import Trajectories
-from mbmpo.trpo import trpo_step
+from mbmpo.workers import Workers
 from runcommon.cores import usable_cores
 
 OBS, ACT = 17, 6
@@ -36,7 +38,7 @@ MODELS, TRAJECTORIES, HORIZON = 5, 80, 200
 CURVATURE_FRACTION = 0.25
 """bench/mbmpo_mujoco.py's: the Fisher-vector products see the first quarter of the trajectories."""
 
-INNER_LR, MAX_KL, CG_ITERATIONS, DAMPING = 0.001, 0.01, 10, 0.1
+INNER_LR, CG_ITERATIONS = 0.001, 10
 
 
 def synthetic_samples(policy: GaussianPolicy, params: torch.Tensor, trajectories: int, seed: int):
@@ -139,33 +141,45 @@ def main(argv: list[str] | None = None) -> int:
     print(f"line-search evaluation: {values:.2f}x faster without the inner gradient's graph")
 
     cores = usable_cores()
+    config = MBMPOConfig(
+        env_id="HalfCheetah-v5",
+        rollouts_per_model=TRAJECTORIES,
+        horizon=HORIZON,
+        curvature_fraction=CURVATURE_FRACTION,
+        inner_lr=INNER_LR,
+    )
+    trajectories = [pre.trajectories, post.trajectories]
 
-    def step(threads: int) -> Callable[[], object]:
+    def imagine(params, start_states, noise):
+        """The synthetic trajectories: before adaptation on a meta-step's first call, after on its second."""
+        trajectories.reverse()
+        return trajectories[1]
+
+    starts = (torch.zeros(MODELS, TRAJECTORIES, OBS), torch.zeros(MODELS, TRAJECTORIES, OBS))
+    noise = (torch.zeros(MODELS, TRAJECTORIES, HORIZON, ACT),) * 2
+    workers = {1: Workers(1), cores: Workers(cores)}
+
+    def step(threads: int, torch_threads: int = 1) -> Callable[[], object]:
         def run() -> object:
-            torch.set_num_threads(threads)
+            torch.set_num_threads(torch_threads)
             try:
-                return trpo_step(
-                    theta,
-                    lambda x: meta_objective(policy, x, pre, post, post_params, INNER_LR),
-                    max_kl=MAX_KL,
-                    cg_iterations=CG_ITERATIONS,
-                    damping=DAMPING,
-                    fisher_product=meta_fisher_product(
-                        policy, theta, pre_head, post_head, post_params, INNER_LR
-                    ),
-                )
+                return meta_step(policy, theta, imagine, starts, noise, config, workers=workers[threads])
             finally:
                 torch.set_num_threads(1)
 
         return run
 
     step_s, threads = ratio(step(1), step(cores), repeats)
-    print(f"TRPO step: {step_s:.3f} s on {cores} torch threads, {threads:.2f}x one thread")
+    print(f"meta-step (no rollouts): {step_s:.3f} s on {cores} worker threads, {threads:.2f}x one thread")
+    _, intra_op = ratio(step(1), step(1, torch_threads=cores), repeats)
+    print(f"meta-step on one worker thread with {cores} torch threads: {intra_op:.2f}x one torch thread")
+    for pool in workers.values():
+        pool.close()
     mode = "quick" if args.quick else "full"
     print(
         f"RESULT inner_speedup={inner:.2f} meta_gradient_speedup={gradient:.2f} fvp_speedup={fvp:.2f}"
-        f" value_eval_speedup={values:.2f} trpo_step_s={step_s:.3f} threads={cores}"
-        f" threads_speedup={threads:.2f} mode={mode}"
+        f" value_eval_speedup={values:.2f} meta_step_s={step_s:.3f} threads={cores}"
+        f" workers_speedup={threads:.2f} torch_threads_speedup={intra_op:.2f} mode={mode}"
     )
     return 0
 

@@ -5,9 +5,10 @@ On a GPU it measures both implementations the cuda backend chooses between, the 
 and the torch reference on the GPU, each against the latter.
 
 The workload is MB-MPO's: K = 5 dynamics models of 512-512 (ReLU, weight normalisation), a 32-32 tanh
-Gaussian policy, obs 17, act 6, HalfCheetah's reward, for 20, 200, 2,000 and 20,000 trajectories per
-model. Rollouts run the full horizon of 200 steps while K·N·T stays within the step budget; beyond it
-the horizon is shortened (printed), which changes the work per call, not the work per step.
+Gaussian policy, obs 17, act 6, HalfCheetah's reward, for 20, 80 (MB-MPO's rollouts_per_model), 200,
+2,000 and 20,000 trajectories per model. Rollouts run the full horizon of 200 steps while K·N·T stays
+within the step budget; beyond it the horizon is shortened (printed), which changes the work per call,
+not the work per step.
 
     python bench/rollouts.py [--quick]
 """
@@ -41,7 +42,7 @@ from mbmpo.rollouts import (
 )
 
 OBS, ACT, MODELS, HIDDEN, POLICY_HIDDEN, HORIZON = 17, 6, 5, (512, 512), (32, 32), 200
-TRAJECTORIES = (20, 200, 2_000, 20_000)
+TRAJECTORIES = (20, 80, 200, 2_000, 20_000)
 TASK = TASKS["HalfCheetah-v5"]
 
 

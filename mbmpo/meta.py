@@ -25,6 +25,7 @@ from .phases import PhaseClock
 from .policy import GaussianPolicy
 from .rollouts import Trajectories
 from .trpo import trpo_step
+from .workers import Workers, model_groups
 
 Imagine = Callable[[Tensor, Tensor, Tensor], Trajectories]
 """(params (K, P), start_states (K, N, obs_dim), noise (K, N, T, act_dim)) -> imagined trajectories."""
@@ -190,34 +191,84 @@ def meta_step(
     noise: tuple[Tensor, Tensor],
     config: MBMPOConfig,
     clock: PhaseClock | None = None,
+    workers: Workers | None = None,
 ) -> tuple[Tensor, MetaStats]:
     """One MB-MPO meta-step: imagined trajectories with θ, adaptation, imagined trajectories with every
     θ'_k, and a TRPO step on θ. start_states and noise hold (before adaptation, after adaptation).
     The conjugate gradient's curvature is estimated on config.curvature_fraction of the trajectories;
-    the step is sized and checked on all of them. `clock` counts the time by phase (meta/...)."""
+    the step is sized and checked on all of them. `clock` counts the time by phase (meta/...).
+
+    The TRPO step's gradient, Fisher-vector products and line-search values are means over the models:
+    `workers` splits the models into one group per thread (model_groups), computes each group's mean in
+    one batched pass on its thread and weighs the groups by their sizes. One thread (the default) is one
+    group, the whole batch."""
     clock = clock or PhaseClock()
+    workers = workers or Workers(1)
     post_params, pre = adapted_policies(policy, theta, imagine, start_states[0], noise[0], config, clock)
     with clock.phase("meta/rollouts"):
         trajectories = imagine(post_params, start_states[1], noise[1])
     with clock.phase("meta/advantages"):
         post = samples(trajectories, config.discount, config.gae_lambda)
+    models = post_params.shape[0]
     curvature_count = math.ceil(config.curvature_fraction * pre.advantages.shape[1])
-    with clock.phase("meta/fisher_cg"):
-        fisher_product = meta_fisher_product(
-            policy,
-            theta,
-            first_trajectories(pre, curvature_count),
-            first_trajectories(post, curvature_count),
-            post_params,
-            config.inner_lr,
+    groups = [
+        (
+            _sliced(pre, (group,)),
+            _sliced(post, (group,)),
+            post_params[group],
+            (group.stop - group.start) / models,
         )
+        for group in model_groups(models, workers.threads)
+    ]
+
+    def weighted_sum(parts: list[Tensor], weights: list[float]) -> Tensor:
+        return sum((w * part for part, w in zip(parts, weights, strict=True)), torch.zeros_like(parts[0]))
+
+    weights = [weight for *_, weight in groups]
+
+    def objective(x: Tensor) -> tuple[Tensor, Tensor]:
+        def values(group: tuple) -> Tensor:
+            pre_g, post_g, params_g, _ = group
+            return torch.stack(meta_objective(policy, x, pre_g, post_g, params_g, config.inner_lr))
+
+        surrogate, kl = weighted_sum(workers.map(values, groups), weights)
+        return surrogate, kl
+
+    def gradient(x: Tensor) -> tuple[Tensor, Tensor]:
+        def group_gradient(group: tuple) -> Tensor:
+            pre_g, post_g, params_g, _ = group
+            leaf = x.detach().requires_grad_()
+            surrogate, _ = meta_objective(policy, leaf, pre_g, post_g, params_g, config.inner_lr)
+            (g,) = torch.autograd.grad(surrogate, leaf)
+            return torch.cat([surrogate.detach().reshape(1), g])
+
+        both = weighted_sum(workers.map(group_gradient, groups), weights)
+        return both[0], both[1:]
+
+    with clock.phase("meta/fisher_cg"):
+        products = workers.map(
+            lambda group: meta_fisher_product(
+                policy,
+                theta,
+                first_trajectories(group[0], curvature_count),
+                first_trajectories(group[1], curvature_count),
+                group[2],
+                config.inner_lr,
+            ),
+            groups,
+        )
+
+    def fisher_product(v: Tensor) -> Tensor:
+        return weighted_sum(workers.map(lambda product: product(v), products), weights)
+
     step = trpo_step(
         theta,
-        lambda candidate: meta_objective(policy, candidate, pre, post, post_params, config.inner_lr),
+        objective,
         max_kl=config.max_kl,
         cg_iterations=config.cg_iterations,
         damping=config.cg_damping,
         fisher_product=fisher_product,
+        gradient=gradient,
         clock=clock,
     )
     stats = MetaStats(

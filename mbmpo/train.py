@@ -37,6 +37,7 @@ from .meta import adapted_policies, meta_step
 from .phases import COMPILE, PhaseClock
 from .policy import GaussianPolicy
 from .rollouts import BACKENDS, backend_name
+from .workers import Workers
 
 Actor = Callable[[np.ndarray], np.ndarray]
 """observation -> action, already clipped to the action bounds."""
@@ -208,79 +209,87 @@ def train(
         )
         save_checkpoint()
 
-    for iteration in range(len(history), config.iterations + 1):
-        clock, cpu_start = PhaseClock(), time.process_time()
-        with clock.counting_compilations():
-            tell(f"iteration {iteration}: fitting the dynamics ensemble")
-            with clock.phase("fit"):
-                torch.set_num_threads(usable_cores())
-                val_loss, epochs_run = ensemble.fit(
-                    *buffer.arrays(),
-                    epochs=config.model_epochs,
-                    batch_size=config.model_batch_size,
-                    lr=config.model_lr,
-                    patience=config.model_patience,
-                    min_improvement=config.model_min_improvement,
-                    rng=rng,
-                )
-                torch.set_num_threads(1)
-
-            with clock.phase("meta"):
-                returns_by_step = []
-                for step in range(config.meta_steps):
-                    tell(f"iteration {iteration}: meta-step {step + 1}/{config.meta_steps}")
-                    theta, stats = meta_step(
-                        policy,
-                        theta,
-                        imagine,
-                        (start_states(), start_states()),
-                        (noise(), noise()),
-                        config,
-                        clock,
+    # The meta phase's policy-gradient work: one thread per core, each taking a group of the models.
+    workers = Workers(usable_cores())
+    try:
+        for iteration in range(len(history), config.iterations + 1):
+            clock, cpu_start = PhaseClock(), time.process_time()
+            with clock.counting_compilations():
+                tell(f"iteration {iteration}: fitting the dynamics ensemble")
+                with clock.phase("fit"):
+                    torch.set_num_threads(usable_cores())
+                    val_loss, epochs_run = ensemble.fit(
+                        *buffer.arrays(),
+                        epochs=config.model_epochs,
+                        batch_size=config.model_batch_size,
+                        lr=config.model_lr,
+                        patience=config.model_patience,
+                        min_improvement=config.model_min_improvement,
+                        rng=rng,
                     )
-                    returns_by_step.append(stats.return_before)
-                adapted, _ = adapted_policies(policy, theta, imagine, start_states(), noise(), config, clock)
+                    torch.set_num_threads(1)
 
-            tell(f"iteration {iteration}: collecting real data with the adapted policies")
-            with clock.phase("collect"):
-                share = math.ceil(config.real_steps_per_iteration / k)
-                model_returns = []
-                for params in adapted:
-                    episodes = run_episodes(env, policy_actor(policy, params, bound, generator), share)
-                    buffer.add(episodes.obs, episodes.actions, episodes.next_obs)
-                    real_steps += len(episodes.obs)
-                    model_returns.append(float(np.mean(episodes.returns)))
-        cpu_s = time.process_time() - cpu_start
-        phase_s = clock.seconds
+                with clock.phase("meta"):
+                    returns_by_step = []
+                    for step in range(config.meta_steps):
+                        tell(f"iteration {iteration}: meta-step {step + 1}/{config.meta_steps}")
+                        theta, stats = meta_step(
+                            policy,
+                            theta,
+                            imagine,
+                            (start_states(), start_states()),
+                            (noise(), noise()),
+                            config,
+                            clock,
+                            workers,
+                        )
+                        returns_by_step.append(stats.return_before)
+                    adapted, _ = adapted_policies(
+                        policy, theta, imagine, start_states(), noise(), config, clock
+                    )
 
-        if results is not None:
-            with torch.no_grad():
-                policy.theta.copy_(theta)
-            torch.save({"policy": policy.state_dict(), "adapted": adapted}, results / "policy.pt")
-        record(
-            {
-                "iteration": iteration,
-                "real_steps": real_steps,
-                "real_return": float(np.mean(model_returns)),
-                "real_return_per_model": model_returns,
-                "imagined_return_before": stats.return_before,
-                "imagined_return_after": stats.return_after,
-                "imagined_return_by_step": returns_by_step,
-                "meta_kl": stats.kl,
-                "model_val_loss": val_loss.tolist(),
-                "model_epochs": epochs_run,
-                "fit_s": phase_s["fit"],
-                "meta_s": phase_s["meta"],
-                "collect_s": phase_s["collect"],
-                "compile_s": phase_s.get(COMPILE, 0.0),
-                "phase_s": {name: s for name, s in phase_s.items() if name.startswith("meta/")},
-                "cpu_s": cpu_s,
-                "wall_s": time.perf_counter() - started,
-            }
-        )
-        save_checkpoint()
-        if results is not None:
-            plot_curve(history, results / "curve.png")
+                tell(f"iteration {iteration}: collecting real data with the adapted policies")
+                with clock.phase("collect"):
+                    share = math.ceil(config.real_steps_per_iteration / k)
+                    model_returns = []
+                    for params in adapted:
+                        episodes = run_episodes(env, policy_actor(policy, params, bound, generator), share)
+                        buffer.add(episodes.obs, episodes.actions, episodes.next_obs)
+                        real_steps += len(episodes.obs)
+                        model_returns.append(float(np.mean(episodes.returns)))
+            cpu_s = time.process_time() - cpu_start
+            phase_s = clock.seconds
+
+            if results is not None:
+                with torch.no_grad():
+                    policy.theta.copy_(theta)
+                torch.save({"policy": policy.state_dict(), "adapted": adapted}, results / "policy.pt")
+            record(
+                {
+                    "iteration": iteration,
+                    "real_steps": real_steps,
+                    "real_return": float(np.mean(model_returns)),
+                    "real_return_per_model": model_returns,
+                    "imagined_return_before": stats.return_before,
+                    "imagined_return_after": stats.return_after,
+                    "imagined_return_by_step": returns_by_step,
+                    "meta_kl": stats.kl,
+                    "model_val_loss": val_loss.tolist(),
+                    "model_epochs": epochs_run,
+                    "fit_s": phase_s["fit"],
+                    "meta_s": phase_s["meta"],
+                    "collect_s": phase_s["collect"],
+                    "compile_s": phase_s.get(COMPILE, 0.0),
+                    "phase_s": {name: s for name, s in phase_s.items() if name.startswith("meta/")},
+                    "cpu_s": cpu_s,
+                    "wall_s": time.perf_counter() - started,
+                }
+            )
+            save_checkpoint()
+            if results is not None:
+                plot_curve(history, results / "curve.png")
+    finally:
+        workers.close()
     return history
 
 

@@ -60,6 +60,7 @@ def trpo_step(
     backtrack_ratio: float = 0.8,
     max_backtracks: int = 15,
     fisher_product: Callable[[Tensor], Tensor] | None = None,
+    gradient: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None,
     clock: PhaseClock | None = None,
 ) -> TRPOStep:
     """Maximise the surrogate subject to mean KL ≤ max_kl: natural-gradient direction by conjugate
@@ -67,14 +68,20 @@ def trpo_step(
     until the surrogate improves and the KL bound holds.
 
     `fisher_product` v -> F v may stand in for the Hessian-vector product of the objective's KL, which
-    is otherwise computed by differentiating the KL twice. `clock` counts the time under
-    meta/trpo_gradient (the objective and its gradient), meta/fisher_cg (the conjugate gradient) and
-    meta/line_search."""
+    is otherwise computed by differentiating the KL twice; with it, `gradient` θ -> (surrogate, its
+    gradient) may stand in for differentiating the objective, which is then only evaluated. `clock`
+    counts the time under meta/trpo_gradient (the objective and its gradient), meta/fisher_cg (the
+    conjugate gradient) and meta/line_search."""
     clock = clock or PhaseClock()
     theta = theta.detach().requires_grad_()
+    if gradient is not None and fisher_product is None:
+        raise ValueError("gradient: needs fisher_product (the KL's Hessian comes from the objective's graph)")
     with clock.phase("meta/trpo_gradient"):
-        surrogate, kl = objective(theta)
-        (gradient,) = torch.autograd.grad(surrogate, theta, retain_graph=fisher_product is None)
+        if gradient is None:
+            surrogate, kl = objective(theta)
+            (ascent,) = torch.autograd.grad(surrogate, theta, retain_graph=fisher_product is None)
+        else:
+            surrogate, ascent = gradient(theta.detach())
     if fisher_product is None:
         (kl_gradient,) = torch.autograd.grad(kl, theta, create_graph=True)
 
@@ -86,7 +93,7 @@ def trpo_step(
         return fisher_product(v) + damping * v
 
     with clock.phase("meta/fisher_cg"):
-        direction = conjugate_gradient(fisher_vector_product, gradient, cg_iterations)
+        direction = conjugate_gradient(fisher_vector_product, ascent, cg_iterations)
         curvature = direction @ fisher_vector_product(direction)
     full_step = torch.sqrt(2 * max_kl / curvature.clamp_min(1e-12)) * direction
     before = float(surrogate.detach())

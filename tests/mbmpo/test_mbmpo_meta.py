@@ -4,17 +4,20 @@ import numpy as np
 import torch
 
 from mbmpo.advantages import alive_mask
+from mbmpo.config import MBMPOConfig
 from mbmpo.meta import (
     Samples,
     adapt,
     first_trajectories,
     meta_fisher_product,
     meta_objective,
+    meta_step,
     model_samples,
     samples,
 )
 from mbmpo.policy import GaussianPolicy
 from mbmpo.rollouts import Trajectories
+from mbmpo.workers import Workers, model_groups
 
 K, N, T, OBS, ACT = 2, 3, 4, 2, 1
 ALPHA = 0.5
@@ -170,3 +173,41 @@ def test_the_line_search_values_need_no_graph_and_equal_the_differentiable_ones(
     differentiable = meta_objective(policy, candidate.clone().requires_grad_(), pre, post, post_params, ALPHA)
     for value, reference in zip(values, differentiable, strict=True):
         torch.testing.assert_close(value, reference.detach(), rtol=1e-12, atol=0)
+
+
+def test_model_groups_cover_the_models_in_near_equal_contiguous_parts():
+    assert model_groups(5, 2) == [slice(0, 2), slice(2, 5)]
+    assert model_groups(2, 3) == [slice(0, 1), slice(1, 2)]
+    assert model_groups(4, 1) == [slice(0, 4)]
+
+
+def test_a_meta_step_on_worker_threads_equals_the_step_on_one():
+    """The models split over threads, each group's mean weighed by its size: the TRPO step of the whole
+    batch, to float64 rounding, and another than the step with the groups' means left unweighed."""
+    models, n, horizon = 3, 3, 4
+    policy = GaussianPolicy(OBS, ACT, hidden=(3,)).double()
+    g = torch.Generator().manual_seed(5)
+    obs = torch.randn(models, n, horizon, OBS, generator=g, dtype=torch.float64)
+    rewards = torch.randn(models, n, horizon, generator=g, dtype=torch.float64)
+
+    def imagine(params, start_states, noise):
+        with torch.no_grad():
+            actions, log_probs = policy.sample(
+                params, obs.reshape(models, -1, OBS), noise.reshape(models, -1, ACT)
+            )
+        dones = torch.zeros(models, n, horizon, dtype=torch.bool)
+        shape = (models, n, horizon)
+        return Trajectories(obs, actions.reshape(*shape, ACT), rewards, dones, log_probs.reshape(shape))
+
+    config = MBMPOConfig(models=models, rollouts_per_model=n, horizon=horizon, inner_lr=ALPHA, max_kl=0.05)
+    theta = policy.theta.detach()
+    noise = tuple(torch.randn(models, n, horizon, ACT, generator=g, dtype=torch.float64) for _ in range(2))
+    starts = (obs[:, :, 0], obs[:, :, 0])
+    steps = {}
+    for threads in (1, 2, 3):
+        workers = Workers(threads)
+        steps[threads] = meta_step(policy, theta, imagine, starts, noise, config, workers=workers)[0]
+        workers.close()
+    assert not torch.equal(steps[1], theta)
+    for threads in (2, 3):
+        torch.testing.assert_close(steps[threads], steps[1], rtol=1e-10, atol=1e-12)
