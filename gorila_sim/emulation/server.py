@@ -1,20 +1,25 @@
 """A node's HTTP server: the boundary where requests from the network are checked before the node sees them.
 
-Every request is a POST with a body; answered, in this order of checks:
+Every request is an HTTP/1.1 POST with a body; answered, in this order of checks:
 
-    404 for another path; 401 without a well-formed `X-Gorila-Auth` header (see auth.py), before the body is
-    read; 411 without a Content-Length, 413 over the size limit; 408 if the body takes over BODY_TIMEOUT_S to
-    come; 401 if the signature is wrong or the request was seen before; then the route's own answer, signed.
+    400 if the request's line or headers are malformed, over MAX_HEAD bytes, or without a Host header;
+    404 for another method or path; 401 without a well-formed `X-Gorila-Auth` header (see auth.py), before
+    the body is read; 411 without a Content-Length (or with a Transfer-Encoding), 413 over the size limit;
+    408 if the body takes over BODY_TIMEOUT_S to come; 401 if the signature is wrong or the request was seen
+    before; then the route's own answer, signed.
 
 POST /message  a frame (see wire.py): 400 if it is not a valid frame, 404 if it is not for this node or not
                from a node of the run, 422 if the payload checks refuse it, and 200 once the message is in
                the node's mailbox (or has answered one of its calls).
 POST /control  body `slow_down=FACTOR`: the coordinator's slowdown faults (400 if bad).
 
-A server holds at most `max_connections` connections that have not carried a signed request yet: past that,
-a new connection is closed as soon as it is accepted, before anything is read from it. A connection that
-sends nothing, or only part of a request's header, for IDLE_TIMEOUT_S is closed, and so is one idle that
-long between requests.
+A connection carries one request after another. After a 404 or a first 401, the body (when its length is
+given and within the limit) is read and dropped, and the connection goes on; after any other refusal before
+the body, the server answers, stops reading and closes the connection. A server holds at most
+`max_connections` connections that have not carried a signed request yet: past that, a new connection is
+closed as soon as it is accepted, before anything is read from it. A connection that sends nothing, or only
+part of a request's header, for IDLE_TIMEOUT_S is closed, and so is one idle that long between requests.
+Each refused or abandoned request is logged in one line.
 """
 
 from __future__ import annotations
@@ -23,15 +28,12 @@ import asyncio
 import logging
 import math
 import socket
-import sys
 from collections.abc import Callable, Collection, Mapping
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
-
 from ..runtime import Message
-from .auth import AUTH_HEADER, Verifier
+from .auth import AUTH_HEADER, Claim, Verifier
 from .wire import WireError, decode
 
 if TYPE_CHECKING:
@@ -42,6 +44,8 @@ IDLE_TIMEOUT_S = 10.0
 two, or partway through one."""
 BODY_TIMEOUT_S = 10.0
 """Wall seconds a request's body may take to arrive once its header has."""
+MAX_HEAD = 8 * 1024
+"""Bytes a request's line and headers may take."""
 MAX_CONNECTIONS = 256
 """Connections one server holds at most, besides those that have carried a signed request."""
 BACKLOG = 1024
@@ -50,8 +54,12 @@ connections by seconds)."""
 ACCEPT_BATCH = 64
 """Connections a server accepts at once: with `max_connections` (and the run's own connections), what
 bounds its file descriptors."""
+LINGER_S = 1.0
+"""Wall seconds a connection refused before its body is still read (and dropped) before it is closed, so
+that its client, still sending, gets the answer rather than a reset."""
 
 log = logging.getLogger(__name__)
+_AUTH_KEY = AUTH_HEADER.lower().encode()
 
 
 class Rejected(ValueError):
@@ -99,51 +107,208 @@ def node_routes(
     return {"/message": message, "/control": control}
 
 
-class _OneLine(logging.LoggerAdapter):
-    """aiohttp's log of a server, one line a record: an exception by its type and message, no traceback."""
-
-    def log(self, level: int, msg: object, *args: object, exc_info: object = None, **kwargs: object) -> None:
-        error = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1] if exc_info else None
-        if error is not None:
-            said = " ".join(str(error).split()).replace("%", "%%")
-            msg = f"{msg} ({type(error).__name__}: {said})"
-        super().log(level, msg, *args, **kwargs)  # type: ignore[arg-type]
+class _BadRequest(Exception):
+    """A request line or header that is not HTTP/1.1 as this server takes it."""
 
 
-class _Server(web.Server):
-    """aiohttp's low-level server, holding at most `max_connections` unauthenticated connections (see the
-    module's docstring)."""
+class _Request:
+    """A request whose head has come: where its body starts and ends in the buffer, and what to do with it."""
 
-    def __init__(self, handler: Callable, max_connections: int, on_refused: Callable[[], None]) -> None:
-        super().__init__(
-            handler,
-            keepalive_timeout=IDLE_TIMEOUT_S,
-            access_log=None,
-            handler_cancellation=False,
-            logger=_OneLine(logging.getLogger("aiohttp.server")),
+    __slots__ = ("body_end", "body_start", "claim", "path", "route")
+
+    def __init__(self, path: str, route: Route | None, claim: Claim | None, start: int, end: int) -> None:
+        self.path = path
+        self.route = route
+        """None: the body is dropped (the request was answered already)."""
+        self.claim = claim
+        self.body_start = start
+        self.body_end = end
+
+
+class _Connection(asyncio.Protocol):
+    """One client's connection: reads requests one after the other and answers each in turn."""
+
+    def __init__(self, server: NodeServer) -> None:
+        self._server = server
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._peer = "?"
+        self._buffer = bytearray()
+        self._request: _Request | None = None
+        self._lingering = False
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio's calls ----------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        self._peer = str(peer[0]) if isinstance(peer, tuple) else str(peer)
+        self._server._opened(self)
+        self._wait(IDLE_TIMEOUT_S)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        request = self._request
+        if request is not None and request.route is not None and not self._lingering:
+            said = " ".join(str(exc).split()) if exc else "the client closed the connection"
+            log.warning("%s: request from %s aborted (%s)", request.path, self._peer, said)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._server._closed(self)
+
+    def eof_received(self) -> bool:
+        return False  # closes the connection (the answers are written already)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return
+        buffer = self._buffer
+        buffer += data
+        while buffer and self._transport is not None and not self._transport.is_closing():
+            request = self._request
+            if request is None:
+                end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
+                if end < 0:
+                    if len(buffer) > MAX_HEAD:
+                        self._refuse(400, f"a request's head over {MAX_HEAD} bytes")
+                    return
+                try:
+                    request = self._request = self._head(bytes(buffer[:end]), end + 4)
+                except _BadRequest as error:
+                    self._refuse(400, str(error))
+                    return
+                if request is None:
+                    return
+                self._wait(BODY_TIMEOUT_S)
+            if len(buffer) < request.body_end:
+                return
+            body = bytes(buffer[request.body_start : request.body_end])
+            del buffer[: request.body_end]
+            self._request = None
+            self._wait(IDLE_TIMEOUT_S)
+            if request.route is not None:
+                self._answer(request, body)
+
+    # -- requests -----------------------------------------------------------------------------------
+    def _head(self, head: bytes, start: int) -> _Request | None:
+        """The request whose head is `head`; None if it was refused before its body (and the connection is
+        closing); _BadRequest if it is not a request."""
+        lines = head.split(b"\r\n")
+        method, _, rest = lines[0].partition(b" ")
+        target, _, version = rest.partition(b" ")
+        if version != b"HTTP/1.1" or not method or not target.startswith(b"/"):
+            raise _BadRequest(f"not an HTTP/1.1 request line: {lines[0][:80]!r}")
+        headers: dict[bytes, bytes] = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon or not name or name != name.strip() or name.lower() in headers:
+                raise _BadRequest(f"malformed or repeated header line {line[:80]!r}")
+            headers[name.lower()] = value.strip()
+        if b"host" not in headers:
+            raise _BadRequest("no Host header")
+        path = target.decode("latin-1")
+        route = self._server._routes.get(path)
+        length = headers.get(b"content-length", b"")
+        framed = length.isdigit() and len(length) <= 19 and b"transfer-encoding" not in headers
+        size = int(length) if framed else -1
+        droppable = 0 <= size <= self._server._max_body
+        if route is None or method != b"POST":
+            return self._drop(
+                404, f"no {method.decode('latin-1')} {path[:80]} here", path, droppable, start, size
+            )
+        claim = Verifier.claim(headers[_AUTH_KEY].decode("latin-1") if _AUTH_KEY in headers else None)
+        if claim is None:
+            return self._drop(401, f"missing or malformed {AUTH_HEADER} header", path, droppable, start, size)
+        if not framed:
+            self._refuse(411, "a request must say its Content-Length (and no Transfer-Encoding)")
+            return None
+        if not droppable:
+            self._refuse(413, f"over the limit of {self._server._max_body} bytes")
+            return None
+        return _Request(path, route, claim, start, start + size)
+
+    def _drop(
+        self, status: int, text: str, path: str, droppable: bool, start: int, size: int
+    ) -> _Request | None:
+        """Answer a request refused before its body; its body is read and dropped when it can be."""
+        if not droppable:
+            self._refuse(status, text)
+            return None
+        self._write(status, text.encode(), None)
+        return _Request(path, None, None, start, start + size)
+
+    def _answer(self, request: _Request, body: bytes) -> None:
+        assert request.route is not None and request.claim is not None
+        server = self._server
+        if not server._verifier.genuine(request.claim, request.path, body):
+            self._write(401, b"wrong signature, or a request seen before", None)
+            return
+        server.trusted.add(self)
+        try:
+            status, text = request.route(body)
+        except Exception as error:  # a bug in a route: the server goes on
+            log.error(
+                "%s: request from %s failed (%s: %s)", request.path, self._peer, type(error).__name__, error
+            )
+            status, text = 500, "the node failed on this request"
+        answer = text.encode()
+        self._write(status, answer, server._verifier.sign(request.claim, status, answer))
+
+    def _refuse(self, status: int, text: str) -> None:
+        """Answer, stop reading, and close the connection after a while (LINGER_S), so that a client still
+        sending the refused request's body reads the answer."""
+        log.warning("request from %s refused with %d (%s)", self._peer, status, text)
+        self._write(status, text.encode(), None, close=True)
+        self._lingering = True
+        self._buffer.clear()
+        assert self._transport is not None
+        if self._transport.can_write_eof():
+            self._transport.write_eof()
+        self._wait(LINGER_S)
+
+    def _write(self, status: int, body: bytes, signature: str | None, close: bool = False) -> None:
+        assert self._transport is not None
+        head = _STATUS_LINES.get(status) or _status_line(status)
+        signed = f"{AUTH_HEADER}: {signature}\r\n" if signature is not None else ""
+        ending = "Connection: close\r\n" if close else ""
+        self._transport.write(
+            b"%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (head, len(body), (signed + ending).encode(), body)
         )
-        self.max_connections = max_connections
-        self.trusted: set[RequestHandler] = set()
-        """Connections that have carried a signed request."""
-        self._on_refused = on_refused
 
-        self._opening = 0
-        """Connections accepted whose handler is made but not yet connected (a batch of accepts)."""
+    # -- time limits --------------------------------------------------------------------------------
+    def _wait(self, seconds: float) -> None:
+        """Give the connection `seconds` from now to do its next thing (see _expired)."""
+        self._deadline = self._loop.time() + seconds
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._deadline, self._expired)
 
-    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
-        self._opening -= 1
-        super().connection_made(handler, transport)
+    def _expired(self) -> None:
+        self._timer = None
+        if self._transport is None or self._transport.is_closing():
+            return
+        if self._loop.time() < self._deadline:  # it moved on since the timer was set
+            self._timer = self._loop.call_at(self._deadline, self._expired)
+            return
+        request = self._request
+        if request is not None and not self._lingering:
+            log.warning("%s: request from %s timed out waiting for its body", request.path, self._peer)
+            self._request = None
+            self._write(408, f"the body took over {BODY_TIMEOUT_S:g} s".encode(), None, close=True)
+            self._transport.close()
+            return
+        self._transport.abort()
 
-    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
-        super().connection_lost(handler, exc)
-        self.trusted.discard(handler)
 
-    def __call__(self) -> RequestHandler | asyncio.Protocol:
-        if len(self._connections) + self._opening - len(self.trusted) >= self.max_connections:
-            self._on_refused()
-            return _Refused()
-        self._opening += 1
-        return super().__call__()
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return b"HTTP/1.1 %d %s\r\n" % (status, phrase.encode())
+
+
+_STATUS_LINES = {status.value: _status_line(status.value) for status in HTTPStatus}
 
 
 class _Refused(asyncio.Protocol):
@@ -174,52 +339,40 @@ class NodeServer:
         self._verifier = Verifier(key, self.port)
         self._max_connections = max_connections
         self._on_refused = on_refused
-        self._server: _Server | None = None
+        self._connections: set[_Connection] = set()
+        self.trusted: set[_Connection] = set()
+        """Connections that have carried a signed request."""
+        self._opening = 0
+        """Connections accepted whose protocol is made but not yet connected (a batch of accepts)."""
         self._listener: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = _Server(self._handle, self._max_connections, self._on_refused)
         self._listener = await asyncio.get_running_loop().create_server(
-            self._server, sock=self._socket, backlog=ACCEPT_BATCH
+            self._accept, sock=self._socket, backlog=ACCEPT_BATCH
         )
         self._socket.listen(BACKLOG)  # asyncio listened with its batch size
 
     async def close(self) -> None:
-        if self._listener is None or self._server is None:
+        if self._listener is None:
             self._socket.close()
             return
         self._listener.close()
-        await self._server.shutdown(0.5)
+        for connection in list(self._connections):
+            if connection._transport is not None:
+                connection._transport.abort()
         await self._listener.wait_closed()
 
-    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        route = self._routes.get(request.path)
-        if route is None or request.method != "POST":
-            return web.Response(status=404, text=f"no {request.method} {request.path} here")
-        claim = self._verifier.claim(request.headers.get(AUTH_HEADER))
-        if claim is None:
-            return web.Response(status=401, text=f"missing or malformed {AUTH_HEADER} header")
-        length = request.content_length
-        if length is None:
-            return web.Response(status=411, text="a request must say its Content-Length")
-        if length > self._max_body:
-            return web.Response(status=413, text=f"over the limit of {self._max_body} bytes")
-        peer = request.remote
-        try:
-            async with asyncio.timeout(BODY_TIMEOUT_S):
-                body = await request.content.readexactly(length)
-        except TimeoutError:
-            response = web.Response(status=408, text=f"the body took over {BODY_TIMEOUT_S:g} s")
-            response.force_close()
-            return response
-        except (ConnectionError, asyncio.IncompleteReadError) as error:
-            log.warning("%s: request from %s aborted (%s)", request.path, peer, error or type(error).__name__)
-            return web.Response(status=400)  # nobody is there to read it
-        if not self._verifier.genuine(claim, request.path, body):
-            return web.Response(status=401, text="wrong signature, or a request seen before")
-        assert self._server is not None
-        self._server.trusted.add(request.protocol)
-        status, text = route(body)
-        answer = text.encode()
-        signature = self._verifier.sign(claim, status, answer)
-        return web.Response(status=status, body=answer, headers={AUTH_HEADER: signature})
+    def _accept(self) -> asyncio.Protocol:
+        if len(self._connections) + self._opening - len(self.trusted) >= self._max_connections:
+            self._on_refused()
+            return _Refused()
+        self._opening += 1
+        return _Connection(self)
+
+    def _opened(self, connection: _Connection) -> None:
+        self._opening -= 1
+        self._connections.add(connection)
+
+    def _closed(self, connection: _Connection) -> None:
+        self._connections.discard(connection)
+        self.trusted.discard(connection)
