@@ -5,9 +5,11 @@ DIR/summary.json           the summary derived from the trace
 DIR/trace/<table>.parquet  one file per trace table (gradients, episodes, lifecycle, targets)
 DIR/incomplete.json        only in a run that was interrupted: when (simulated time, env steps)
 
-A run is written as it goes into a directory beside DIR (`.DIR.partial-PID`), its trace tables a Parquet row
-group every few seconds of wall time, and renamed into place when it ends, finished or interrupted: DIR is
-either absent, or whole. An existing DIR is replaced only when asked (`overwrite`).
+A run is written as it goes into a directory beside DIR (`.DIR.partial-PID`), its trace tables a Parquet
+row group every few seconds of wall time, and renamed into place when it ends, finished or interrupted: DIR
+is either absent, or whole. An existing DIR is replaced only when asked (`overwrite`). The partial directory
+is marked as its process's while it is written (see leftovers.py): one that a killed run left is removed
+when a later run writes results beside it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import leftovers
 from .trace import COLUMNS, Trace
 
 if TYPE_CHECKING:
@@ -148,9 +151,11 @@ class ResultsWriter:
     def __init__(self, out: str | Path, scenario: dict[str, Any], overwrite: bool = False) -> None:
         self.out = check_out(out, overwrite)
         self.staging = partial_dir(self.out)
+        leftovers.remove_left_behind(self.out.parent.glob(".*.partial-*"))
         if self.staging.exists():
             shutil.rmtree(self.staging)
         (self.staging / "trace").mkdir(parents=True)
+        leftovers.mark(self.staging)
         write_json(self.staging / "scenario.json", scenario)
         self.trace: Trace | None = None
         self._writers: dict[str, Any] = {}
@@ -204,6 +209,7 @@ class ResultsWriter:
                 summary = result.summary
                 marker = {"interrupted_at": summary["sim_time"], "env_steps": summary["env_steps"]}
                 write_json(self.staging / MARKER, marker)
+            leftovers.unmark(self.staging)
             return publish(self.staging, self.out)
 
     def discard(self) -> None:

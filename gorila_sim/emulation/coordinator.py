@@ -21,7 +21,6 @@ import re
 import secrets
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -116,8 +115,8 @@ def _emulate_into(
 ) -> RunResult:
 
     if out is None:
-        with tempfile.TemporaryDirectory(prefix="gorila-emulation-") as workdir:
-            return emulate(Path(workdir))
+        with tempdir.work_directory() as workdir:
+            return emulate(workdir / "run")  # the coordinator empties its work directory: not the marked one
     writer = ResultsWriter(out, scenario.table, overwrite)
     try:
         result = emulate(writer.staging / "emulation")

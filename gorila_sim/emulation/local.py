@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from netmodels import Degradation, LinkModel, NodeModel, Partition
 
 from ..runtime import NodeMain
+from . import tempdir
 from .auth import new_key
 from .clock import RunClock
 from .directory import AddressBook
@@ -62,8 +62,8 @@ class LocalEmulation:
         if self._workdir is not None:
             asyncio.run(self._run(until, Path(self._workdir)))
             return
-        with tempfile.TemporaryDirectory(prefix="gorila-emulation-") as workdir:
-            asyncio.run(self._run(until, Path(workdir)))
+        with tempdir.work_directory() as workdir:
+            asyncio.run(self._run(until, workdir))
 
     async def _run(self, until: float, workdir: Path) -> None:
         failed: asyncio.Future[tuple[str, BaseException, float]] = asyncio.get_running_loop().create_future()

@@ -185,13 +185,14 @@ def test_no_process_outlives_an_interrupted_coordinator(tmp_path, how):
             assert sorted(path.name for path in tmp_path.iterdir()) == ["run", "temp"]  # no partial directory
             stored = read_results(out)  # the run so far, marked incomplete
             assert stored.interrupted_at is not None and stored.summary["episodes"] > 0
-        else:  # the next run removes the temp directory that the killed one left
-            left = list(temp.glob("pymp-*"))
-            assert len(left) == 1
+        else:  # the next run removes the temp and partial directories that the killed one left
+            left = [*temp.glob("pymp-*"), *tmp_path.glob(".run.partial-*")]
+            assert len(left) == 2
             again = [*emulate, "--out", str(tmp_path / "again"), "--set=stop.sim_time=0.2"]
             subprocess.run(again, stdout=subprocess.DEVNULL, check=True, env=env, timeout=120)
-            assert not left[0].exists()
+            assert [path for path in left if path.exists()] == []
             assert list(temp.iterdir()) == []
+            assert sorted(path.name for path in tmp_path.iterdir()) == ["again", "temp"]
     finally:
         for pid in [coordinator.pid, *everyone]:
             if alive(pid):
@@ -221,3 +222,37 @@ def test_checkpoints_go_to_a_directory_of_the_run_in_the_checkpoint_dir(tmp_path
     assert {p["workdir"] for p in result.summary["emulation"]["processes"]} == {str(run)}
     assert (run / "disks" / "shard-1.pickle").exists()
     assert not (tmp_path / "run" / "emulation" / "disks").exists()
+
+
+def test_the_work_directory_of_a_killed_run_without_out_is_removed_by_the_next_run(tmp_path):
+    def emulate(sim_time: float) -> list[str]:
+        overrides = [*SMALL, f"stop.sim_time={sim_time}"]
+        code = "import sys; from gorila_sim.emulation import emulate_scenario; "
+        code += "from gorila_sim.scenario import load_scenario, resolve; "
+        code += "emulate_scenario(load_scenario(resolve('baseline'), sys.argv[1:]))"
+        return [sys.executable, "-c", code, *overrides]
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    killed = subprocess.Popen(emulate(120), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        addresses = "gorila-emulation-*/run/addresses.json"
+        deadline = time.monotonic() + 60
+        while len(published := known(tmp_path.glob(addresses))) < 7 and time.monotonic() < deadline:
+            assert killed.poll() is None, killed.stderr.read().decode() if killed.stderr else ""
+            time.sleep(0.1)
+        time.sleep(0.5)  # running
+        workers = listening({port for _, port in published.values()})
+        killed.kill()
+        killed.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = list(tmp_path.glob("gorila-emulation-*"))
+        assert len(left) == 1
+        subprocess.run(emulate(0.2), stdout=subprocess.DEVNULL, check=True, env=env, timeout=120)
+        assert not left[0].exists()
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+        killed.wait(timeout=10)
