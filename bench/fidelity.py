@@ -22,9 +22,11 @@ Printed: the same rows, the shard's ingress busy fraction and the split of a gra
 the relative differences of mean staleness, of applied gradients per run second and of the shard's ingress
 busy fraction.
 
-    python bench/fidelity.py [--quick] [--time-scale S] [--scenarios a,b,c]
+    python bench/fidelity.py [--quick] [--time-scale S] [--scenarios a,b,c] [--ray]
 
-A full run takes about two minutes; --quick under a minute.
+A full run takes about two minutes; --quick under a minute. With --ray, the emulator's processes are Ray
+actors' processes (`emulate --ray local`: a private Ray on loopback, started for each emulated run and
+stopped after it), so each run takes some seconds more to start: not part of the quick form run in CI.
 """
 
 from __future__ import annotations
@@ -101,24 +103,27 @@ def row(label: str, sim: float, emu: float, resolution: float = 0.0) -> None:
     print(f"  {label:34}{sim:12.4g}{emu:12.4g}{rel_diff(emu, sim, resolution):10.1%}")
 
 
-def both_ways(name: str, until: float, time_scale: float, overrides=()) -> tuple[RunResult, RunResult]:
-    """Scenario `name` run in the simulator and the emulator to run time `until`."""
+def both_ways(
+    name: str, until: float, time_scale: float, overrides=(), ray: str | None = None
+) -> tuple[RunResult, RunResult]:
+    """Scenario `name` run in the simulator and the emulator to run time `until` (placed by Ray at `ray`)."""
     settings = [f"stop.sim_time={until}", "stop.env_steps=10000000", *overrides]
     scenario = load_scenario(resolve(name), settings)
     simulated = run_scenario(scenario)
     started = time.perf_counter()
-    emulated = emulate_scenario(scenario, time_scale=time_scale)
+    emulated = emulate_scenario(scenario, time_scale=time_scale, ray=ray)
     wall = time.perf_counter() - started
-    print(f"\n{name}: {until} s of run time; the emulation took {wall:.1f} s wall at time scale {time_scale}")
+    where = " on Ray" if ray else ""
+    print(f"\n{name}: {until} s of run time; the emulation{where} took {wall:.1f} s wall, scale {time_scale}")
     if overrides:
         print(f"  (with {' '.join(overrides)})")
     print(f"  {'':34}{'simulated':>12}{'emulated':>12}{'rel diff':>10}")
     return simulated, emulated
 
 
-def compare(name: str, until: float, time_scale: float) -> tuple[float, float]:
+def compare(name: str, until: float, time_scale: float, ray: str | None) -> tuple[float, float]:
     """Run scenario `name` both ways to run time `until`, print the distances; the two RESULT numbers."""
-    simulated, emulated = both_ways(name, until, time_scale)
+    simulated, emulated = both_ways(name, until, time_scale, ray=ray)
     s_sim, s_emu = staleness(simulated), staleness(emulated)
     d_sim, d_emu = discard_rates(simulated), discard_rates(emulated)
     resolution = 1.0 / max(1, simulated.trace.table("gradients")["fate"].size)
@@ -140,10 +145,10 @@ def compare(name: str, until: float, time_scale: float) -> tuple[float, float]:
     return rel_diff(_mean(s_emu), _mean(s_sim)), discards
 
 
-def contention(until: float, time_scale: float) -> dict[str, float]:
+def contention(until: float, time_scale: float, ray: str | None) -> dict[str, float]:
     """The contention scenario both ways; the relative differences of staleness, updates and ingress."""
     name, overrides = CONTENTION
-    simulated, emulated = both_ways(name, until, time_scale, overrides)
+    simulated, emulated = both_ways(name, until, time_scale, overrides, ray)
     s_sim, s_emu = staleness(simulated), staleness(emulated)
     row("staleness mean (applied)", _mean(s_sim), _mean(s_emu))
     print(f"  {'staleness KS statistic':34}{ks_statistic(s_sim, s_emu):24.3f}")
@@ -170,19 +175,23 @@ def main() -> None:
         "--time-scale", type=float, default=None, help="wall s per run s (default 20; quick 10)"
     )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated library scenarios")
+    parser.add_argument(
+        "--ray", action="store_true", help="place the emulated processes on a private local Ray"
+    )
     args = parser.parse_args()
+    ray = "local" if args.ray else None
     until = 0.6 if args.quick else 1.0
     time_scale = args.time_scale or (10.0 if args.quick else 20.0)
-    results = [compare(name, until, time_scale) for name in args.scenarios.split(",")]
+    results = [compare(name, until, time_scale, ray) for name in args.scenarios.split(",")]
     staleness_diff = max(r[0] for r in results)
     discard_diff = max(r[1] for r in results)
-    contended = contention(0.8 if args.quick else 1.5, time_scale)
+    contended = contention(0.8 if args.quick else 1.5, time_scale, ray)
     print(
         f"RESULT staleness_rel_diff={staleness_diff:.3f} discard_rel_diff={discard_diff:.3f}"
         f" contention_staleness_rel_diff={contended['staleness']:.3f}"
         f" contention_updates_rel_diff={contended['updates']:.3f}"
         f" contention_ingress_rel_diff={contended['ingress']:.3f}"
-        f" mode={'quick' if args.quick else 'full'}"
+        f" ray={int(args.ray)} mode={'quick' if args.quick else 'full'}"
     )
 
 
