@@ -39,6 +39,15 @@ def _absolute_path(text: str) -> str:
     return text
 
 
+def _port_range(text: str) -> range:
+    from .emulation.ports import port_range
+
+    try:
+        return port_range(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("port range: ")) from None
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -313,6 +322,7 @@ def _emulate(args: argparse.Namespace) -> int:
                 ray=args.ray,
                 placement=args.placement,
                 checkpoint_dir=args.checkpoint_dir,
+                ports=args.port_range,
             )
     except (EmulationError, RayUnavailable) as error:
         print(f"gorila-sim emulate: {error}", file=sys.stderr)
@@ -549,6 +559,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("spread", "pack"),
         default="spread",
         help="on Ray: spread the processes over every node in turn, or pack them on one (default spread)",
+    )
+    emulate.add_argument(
+        "--port-range",
+        type=_port_range,
+        default=None,
+        metavar="LO-HI",
+        help="listen on the first free ports of LO-HI: every node's server and, on Ray, the coordinator's"
+        " listener (default: ports the system picks)",
     )
     emulate.add_argument(
         "--checkpoint-dir",

@@ -38,6 +38,7 @@ def cluster_host(
     partitions: Iterable[Partition] = (),
     degradations: Iterable[Degradation] = (),
     bind: str = "127.0.0.1",
+    ports: range | None = None,
     on_error: Callable[[str, BaseException], None] | None = None,
     cpu_credit: bool = False,
 ) -> Host:
@@ -60,6 +61,7 @@ def cluster_host(
         check=PayloadCheck(cluster, clock),
         max_body=body_limit(cluster),
         bind=bind,
+        ports=ports,
         on_lost=lambda message, why: trace_lost(cluster.trace, clock.now(), message, why),
         on_delivered=lambda message: trace_delivered(cluster.trace, clock.now(), message),
         on_error=on_error,

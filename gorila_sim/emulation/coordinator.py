@@ -43,6 +43,7 @@ from .clock import RunClock
 from .directory import Address, AddressBook
 from .faults import Action, timeline
 from .network import WireStats
+from .ports import PortsExhausted
 from .process import RunSpec, worker_main
 from .roundtrips import Counts, Pair, add_up, by_machine
 from .traces import ProcessTrace, merge, read_trace
@@ -83,6 +84,7 @@ def emulate_scenario(
     ray: str | None = None,
     placement: str = "spread",
     checkpoint_dir: str | Path | None = None,
+    ports: range | None = None,
 ) -> RunResult:
     """Run `scenario` in real time, one process per `nodes_per_process` nodes; with `out`, write the same
     results directory as a simulated run (and keep the processes' work files in `out`/emulation). `out` is
@@ -92,12 +94,13 @@ def emulate_scenario(
     cluster's nodes (`placement`: see on_ray.PLACEMENTS), their servers bound to their node's IP. The nodes'
     disks (a shard's checkpoints) go to `checkpoint_dir`/RUN on the machine of each process (RUN names the
     run; on Ray, `checkpoint_dir`/RUN/NODE; kept), else to the work directory (on Ray, a directory in each
-    Ray node's temp directory, removed at the end)."""
+    Ray node's temp directory, removed at the end). With `ports`, every server of the run, and the listener
+    that Ray's processes dial, listens on the first free port of that range."""
     ray_module = on_ray.connect(ray) if ray is not None else None
 
     def emulate(workdir: Path) -> RunResult:
         coordinator = Coordinator(
-            scenario, workdir, nodes_per_process, time_scale, start_method, bind, checkpoint_dir
+            scenario, workdir, nodes_per_process, time_scale, start_method, bind, checkpoint_dir, ports
         )
         if ray_module is not None:
             coordinator.place_on(ray_module, placement)
@@ -191,6 +194,7 @@ class Coordinator:
         start_method: str | None = None,
         bind: str = "127.0.0.1",
         checkpoint_dir: str | Path | None = None,
+        ports: range | None = None,
     ) -> None:
         if nodes_per_process < 1:
             raise ValueError(f"nodes_per_process must be >= 1, got {nodes_per_process}")
@@ -214,6 +218,7 @@ class Coordinator:
             workdir=workdir if checkpoint_dir is None else Path(checkpoint_dir) / self.run_id,
             time_scale=time_scale,
             bind=bind,
+            ports=ports,
         )
         self.clock = RunClock(time_scale)
         self.lifecycle = Trace()
@@ -289,7 +294,13 @@ class Coordinator:
         self._upcoming = [self.group_of[action.node] for action in plan if action.kind == "restart"]
         if self._ray is not None:
             loop = asyncio.get_running_loop()
-            self._ray.listen(lambda number, conn: loop.call_soon_threadsafe(self._connected, number, conn))
+            try:
+                self._ray.listen(
+                    lambda number, conn: loop.call_soon_threadsafe(self._connected, number, conn),
+                    self.spec.ports,
+                )
+            except PortsExhausted as error:
+                raise EmulationError(str(error)) from None
         try:
             first = [self._spawn(self._slot_of(group)) for group in range(len(self.groups))]
             self._top_up_spares()
@@ -532,6 +543,8 @@ class Coordinator:
                 self._stopping()
         elif kind == "stop":
             self._stopping()
+        elif kind == "failed":
+            self._fail(message[1])
         elif kind == "error":
             self._fail(f"{message[1]} raised an exception:\n{message[2]}")
 

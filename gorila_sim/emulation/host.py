@@ -46,6 +46,7 @@ class Host:
         check: Check | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         bind: str = "127.0.0.1",
+        ports: range | None = None,
         on_lost: Callable[[Message, str], None] | None = None,
         on_delivered: Callable[[Message], None] | None = None,
         on_error: Callable[[str, BaseException], None] | None = None,
@@ -72,6 +73,7 @@ class Host:
         self._check = check
         self._max_body = max_body
         self._bind = bind
+        self._ports = ports
         self._on_error = on_error
         self._on_delivered = on_delivered
         self._cpu_credit = cpu_credit
@@ -112,6 +114,7 @@ class Host:
             max_body=self._max_body,
             host=self._bind,
             on_refused=self._refused,
+            ports=self._ports,
         )
         self._servers.append(server)
         await server.start()

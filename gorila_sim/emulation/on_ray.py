@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ray_local import RayUnreachable, init_ray
 from . import tempdir
+from .ports import listen
 
 if TYPE_CHECKING:
     from .process import RunSpec
@@ -265,9 +266,10 @@ class RayPlacement:
         self.ips = [ip for ip, _ in where]
         self.workdirs = [workdir for _, workdir in where]
 
-    def listen(self, on_connect: Callable[[int, Connection], None]) -> None:
-        """Hand each process's authenticated connection to `on_connect(number, conn)` (from a thread)."""
-        sock = socket.create_server((self._ray.util.get_node_ip_address(), 0))
+    def listen(self, on_connect: Callable[[int, Connection], None], ports: range | None = None) -> None:
+        """Hand each process's authenticated connection to `on_connect(number, conn)` (from a thread); listen
+        on the first free port of `ports` (None: any)."""
+        sock = listen(self._ray.util.get_node_ip_address(), ports)
         self._listener = DialBack(sock, self._key, on_connect)
 
     def slot_for(self, group: int) -> int:

@@ -9,7 +9,7 @@ tuples:
                              start or None, addresses), ("addresses", addresses), ("go", start), ("finish",)
     process -> coordinator   ("time?",), ("warm", clock offset, uncertainty), ("address", node, address),
                              ("ready",), ("trace", chunk), ("progress", env_steps, actor_steps), ("stop",),
-                             ("error", where, traceback), ("done",)
+                             ("error", where, traceback), ("failed", why: one line), ("done",)
 
 Times the coordinator sends (its clock, the start) are readings of its machine's monotonic clock; the
 process reads them on its own through the offset it measured. Addresses are the nodes' servers, as
@@ -42,6 +42,7 @@ from .clock import RunClock, clock_offset
 from .cluster import cluster_host, make_cluster, node_model
 from .directory import Address, AddressBook
 from .host import Host
+from .ports import PortsExhausted
 from .traces import TraceChunks
 
 _PR_SET_PDEATHSIG = 1
@@ -66,6 +67,8 @@ class RunSpec:
     workdir: Path
     time_scale: float = 1.0
     bind: str = "127.0.0.1"
+    ports: range | None = None
+    """Where its servers listen: the first free ports of this range, or any (None)."""
 
 
 def worker_main(conn: Connection, spec: RunSpec) -> None:
@@ -74,6 +77,9 @@ def worker_main(conn: Connection, spec: RunSpec) -> None:
     _die_with_parent()
     try:
         asyncio.run(_RunProcess(conn, spec).serve())
+    except PortsExhausted as error:
+        conn.send(("failed", str(error)))
+        raise SystemExit(1) from None
     except Exception as error:
         conn.send(("error", "a process of the run", "".join(traceback.format_exception(error))))
         raise SystemExit(1) from None
@@ -116,6 +122,7 @@ class _RunProcess:
             partitions=self.spec.partitions,
             degradations=self.spec.degradations,
             bind=self.spec.bind,
+            ports=self.spec.ports,
             on_error=self._error,
             cpu_credit=len(nodes) == 1,
         )

@@ -27,13 +27,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import socket
 from collections.abc import Callable, Collection, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from ..runtime import Message
 from .auth import AUTH_HEADER, Claim, Verifier
+from .ports import listen
 from .wire import WireError, decode
 
 if TYPE_CHECKING:
@@ -317,7 +317,8 @@ class _Refused(asyncio.Protocol):
 
 
 class NodeServer:
-    """Serves `routes` on `host`, at the port the system picked when it was made (`port`), to requests signed
+    """Serves `routes` on `host`, at the port the system picked when it was made (`port`; the first free one
+    of `ports` when given), to requests signed
     with `key`; bodies over `max_body` bytes are refused. `on_refused()` hears of every connection refused at
     the connection limit."""
 
@@ -330,11 +331,12 @@ class NodeServer:
         host: str = "127.0.0.1",
         max_connections: int = MAX_CONNECTIONS,
         on_refused: Callable[[], None] = lambda: None,
+        ports: range | None = None,
     ) -> None:
         self.host = host
         self._routes = dict(routes)
         self._max_body = max_body
-        self._socket = socket.create_server((host, 0), backlog=BACKLOG)
+        self._socket = listen(host, ports, BACKLOG)
         self.port: int = self._socket.getsockname()[1]
         self._verifier = Verifier(key, self.port)
         self._max_connections = max_connections

@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -256,3 +257,41 @@ def test_the_work_directory_of_a_killed_run_without_out_is_removed_by_the_next_r
         if killed.poll() is None:
             killed.kill()
         killed.wait(timeout=10)
+
+
+@pytest.mark.parametrize("ports", ["9000-8000", "0-10", "http", "70000-70010"])
+def test_a_bad_port_range_is_one_line_naming_it_and_a_failure(ports):
+    command = [sys.executable, "-m", "gorila_sim.cli", "emulate", "baseline", "--port-range", ports]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "--port-range" in done.stderr.strip().splitlines()[-1] and "Traceback" not in done.stderr
+
+
+def free_range(size: int) -> range:
+    """`size` consecutive ports free on loopback just now."""
+    for low in range(47000, 60000, 100):
+        try:
+            sockets = [socket.create_server(("127.0.0.1", port)) for port in range(low, low + size)]
+        except OSError:
+            continue
+        for sock in sockets:
+            sock.close()
+        return range(low, low + size)
+    raise AssertionError("no free ports")
+
+
+def test_servers_listen_inside_the_port_range_and_a_range_too_small_is_one_line(tmp_path):
+    ports = free_range(10)
+    scenario = load_scenario(resolve("baseline"), [*SMALL, "stop.sim_time=0.3"])
+    emulate_scenario(scenario, tmp_path / "run", ports=ports)
+    addresses = json.loads((tmp_path / "run" / "emulation" / "addresses.json").read_text())
+    assert len(addresses) == 7 and {port for _, port in addresses.values()} <= set(ports)
+
+    small = f"{ports.start}-{ports.start + 2}"  # 3 ports for 7 servers
+    command = [sys.executable, "-m", "gorila_sim.cli", "emulate", "baseline", "--port-range", small]
+    command += [f"--set={override}" for override in SMALL] + ["--out", str(tmp_path / "small")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"gorila-sim emulate: port range {small}: no free port left on 127.0.0.1"
+    ]
