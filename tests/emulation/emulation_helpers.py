@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -86,3 +87,16 @@ async def serve_shard(workdir: Path, config: GorilaConfig = CONFIG) -> AsyncIter
         host.start()
         url = f"http://127.0.0.1:{port}/message"
         yield ShardUnderTest(host, cluster, url, key, port, Signer(key))
+
+
+def free_range(size: int) -> range:
+    """`size` consecutive ports free on loopback just now."""
+    for low in range(47000, 60000, 100):
+        try:
+            sockets = [socket.create_server(("127.0.0.1", port)) for port in range(low, low + size)]
+        except OSError:
+            continue
+        for sock in sockets:
+            sock.close()
+        return range(low, low + size)
+    raise AssertionError("no free ports")

@@ -5,7 +5,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from emulation_helpers import free_range
 
 from gorila_sim.emulation import EmulationError, emulate_scenario
 from gorila_sim.results import read_results
@@ -265,19 +265,6 @@ def test_a_bad_port_range_is_one_line_naming_it_and_a_failure(ports):
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "--port-range" in done.stderr.strip().splitlines()[-1] and "Traceback" not in done.stderr
-
-
-def free_range(size: int) -> range:
-    """`size` consecutive ports free on loopback just now."""
-    for low in range(47000, 60000, 100):
-        try:
-            sockets = [socket.create_server(("127.0.0.1", port)) for port in range(low, low + size)]
-        except OSError:
-            continue
-        for sock in sockets:
-            sock.close()
-        return range(low, low + size)
-    raise AssertionError("no free ports")
 
 
 def test_servers_listen_inside_the_port_range_and_a_range_too_small_is_one_line(tmp_path):

@@ -2,6 +2,7 @@
 own (as if each were a machine): processes placed on distinct Ray nodes, their disks on their own node, a
 crash and a pause done there for real, the results whole at the coordinator, and nothing left behind."""
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from emulation_helpers import free_range
 
 from gorila_sim.emulation import EmulationError, coordinator, emulate_scenario, on_ray
 from gorila_sim.emulation.auth import new_key
@@ -83,12 +85,14 @@ def test_shards_and_learners_on_distinct_ray_nodes_with_a_crash_and_a_pause(
     scenario = load_scenario(resolve("shard-crash"), [*SMALL, "stop.sim_time=0.7"])
     pause = NodeFault("pause", ("shard-0",), at=0.15, until=0.25)
     out = tmp_path / "run"
+    ports = free_range(20)
     result = emulate_scenario(
         replace(scenario, faults=(*scenario.faults, pause)),
         out,
         time_scale=2.0,
         ray="auto",
         placement="spread",
+        ports=ports,
     )
     processes = result.summary["emulation"]["processes"]
     machine = names_by_node()
@@ -107,6 +111,8 @@ def test_shards_and_learners_on_distinct_ray_nodes_with_a_crash_and_a_pause(
     for process in processes:
         assert process["workdir"].startswith(str(temps / machine[process["ray_node"]]) + "/")
     assert sorted(path.name for path in (out / "emulation").iterdir()) == ["addresses.json", "traces"]
+    addresses = json.loads((out / "emulation" / "addresses.json").read_text())
+    assert len(addresses) == 7 and {port for _, port in addresses.values()} <= set(ports)
     assert list(temps.glob("*/gorila-emulation/*")) == []  # removed at the end
 
     # The restarted shard went on from its checkpoint (a fresh one would apply version 1 again).
