@@ -3,27 +3,31 @@ never goes on the wire.
 
 A run has one random key, given to its processes when they start (never over the network). A sender
 (`Signer`) opens a session (8 random bytes) and numbers its requests to each address from 0; every request
-carries, in the `X-Gorila-Auth` header, its session, its number and an HMAC-SHA256, under the key, of both,
-the port it is sent to, the path and the body. A server (`Verifier`) answers 401 unless the HMAC is right
-and the number is new for that session (a request seen before is a replay, refused), and signs its answer:
-an HMAC of the session, the number, the status and the body. A sender trusts only an answer with the right
-signature: anything else at a node's address (another program on a crashed node's port, say) counts as no
-answer, and the message as lost.
+carries, in the `X-Gorila-Auth` header, its session, its number and a MAC, under the key, of both, the port
+it is sent to, the path and the body. A server (`Verifier`) answers 401 unless the MAC is right and the
+number is new for that session (a request seen before is a replay, refused), and signs its answer: a MAC of
+the session, the number, the status and the body. A sender trusts only an answer with the right signature:
+anything else at a node's address (another program on a crashed node's port, say) counts as no answer, and
+the message as lost.
+
+The MAC is BLAKE3 in its keyed mode (a 32-byte key, a 32-byte tag): over a 43 KiB gradient it takes about
+10 us where HMAC-SHA256 takes 26 us, and a push is MACed by its sender and by the server.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from blake3 import blake3
+
 from .client import HttpClient, HttpError
 
 AUTH_HEADER = "X-Gorila-Auth"
-"""The header of a signed request (session.number.hmac) and of a signed answer (its hmac)."""
+"""The header of a signed request (session.number.mac) and of a signed answer (its mac)."""
 _AUTH_KEY = AUTH_HEADER.lower()
 KEY_BYTES = 32
 REPLAY_WINDOW = 4096
@@ -39,7 +43,7 @@ def new_key() -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """What a request's header says: its session, its number and its HMAC."""
+    """What a request's header says: its session, its number and its MAC."""
 
     session: bytes
     number: int
@@ -47,10 +51,10 @@ class Claim:
 
 
 class _Keyed:
-    """HMAC-SHA256 under one key, its key schedule done once (each MAC starts from a copy of it)."""
+    """Keyed BLAKE3 under one key (each MAC starts from a copy of the keyed hasher)."""
 
     def __init__(self, key: bytes) -> None:
-        self._start = hmac.new(key, digestmod=hashlib.sha256)
+        self._start = blake3(key=key)
 
     def request(self, session: bytes, number: int, port: int, path: str, body: bytes) -> bytes:
         mac = self._start.copy()
