@@ -37,6 +37,10 @@ LANES = 16
 """Floats in a vector register; the inputs of a packed MLP are padded to a multiple of it, so that the
 first layer's dot products need no scalar remainder."""
 
+WIDE = 4
+"""A first layer with at least WIDE times as many units as (padded) inputs, such as a model's 23 -> 512, is
+packed transposed and run by _dense_wide: its dot products are too short for _dense's vector sums."""
+
 
 @njit(cache=True)
 def _padded(size, multiple):
@@ -85,6 +89,38 @@ def _dense(x, weight, bias, activation):
     return out
 
 
+@njit(fastmath={"reassoc", "contract"}, cache=True)
+def _dense_wide(x, weight_t, bias, activation):
+    """activation(x @ weight_t + bias) for x (rows, inputs) and weight_t (inputs, units), rows a multiple of
+    2 and inputs of 8. Two rows' sums over all units stay in cache while eight inputs at a time are added
+    in, each pass over the units a vector loop of eight products per sum."""
+    rows, inputs, units = x.shape[0], x.shape[1], weight_t.shape[1]
+    out = np.empty((rows, units), dtype=np.float32)
+    for r in range(0, rows, 2):
+        out[r], out[r + 1] = bias, bias
+        for i in range(0, inputs, 8):
+            p0, p1, p2, p3, p4, p5, p6, p7 = x[r, i : i + 8]
+            q0, q1, q2, q3, q4, q5, q6, q7 = x[r + 1, i : i + 8]
+            for u in range(units):
+                w0, w1, w2, w3 = weight_t[i, u], weight_t[i + 1, u], weight_t[i + 2, u], weight_t[i + 3, u]
+                w4, w5, w6, w7 = (
+                    weight_t[i + 4, u],
+                    weight_t[i + 5, u],
+                    weight_t[i + 6, u],
+                    weight_t[i + 7, u],
+                )
+                out[r, u] += ((p0 * w0 + p1 * w1) + (p2 * w2 + p3 * w3)) + (
+                    (p4 * w4 + p5 * w5) + (p6 * w6 + p7 * w7)
+                )
+                out[r + 1, u] += ((q0 * w0 + q1 * w1) + (q2 * w2 + q3 * w3)) + (
+                    (q4 * w4 + q5 * w5) + (q6 * w6 + q7 * w7)
+                )
+        for u in range(units):
+            out[r, u] = _activate(out[r, u], activation)
+            out[r + 1, u] = _activate(out[r + 1, u], activation)
+    return out
+
+
 step_reward = njit(cache=True)(reward_and_done)
 """reward_and_done compiled for the CPU."""
 
@@ -118,11 +154,16 @@ def _advance_row(
 
 @njit(cache=True)
 def _mlp(x, weights, biases, k, hidden_activation):
-    """Model k's pass of a packed MLP over the rows of x, hidden_activation between layers."""
+    """Model k's pass of a packed MLP over the rows of x, hidden_activation between layers. A layer whose
+    weight's second dimension is not the width of its input was packed transposed (see _packed)."""
     h = x
     for i in range(len(weights)):
         activation = IDENTITY if i == len(weights) - 1 else hidden_activation
-        h = _dense(h, weights[i][k], biases[i][k], activation)
+        weight = weights[i][k]
+        if weight.shape[1] == h.shape[1]:
+            h = _dense(h, weight, biases[i][k], activation)
+        else:
+            h = _dense_wide(h, weight, biases[i][k], activation)
     return h
 
 
@@ -137,9 +178,9 @@ def _run_block(
     horizon, act_dim, obs_dim = noise.shape[2], noise.shape[3], start.shape[2]
     rows = hi - lo
     padded = _padded(rows, TILE)
-    states = np.zeros((padded, policy_w[0].shape[2]), dtype=np.float32)
+    states = np.zeros((padded, _padded(obs_dim, LANES)), dtype=np.float32)
     states[:rows, :obs_dim] = start[k, lo:hi]
-    inputs = np.zeros((padded, model_w[0].shape[2]), dtype=np.float32)
+    inputs = np.zeros((padded, _padded(obs_dim + act_dim, LANES)), dtype=np.float32)
     ended = np.zeros(rows, dtype=np.bool_)
     state = np.empty(obs_dim, dtype=np.float32)
     next_state = np.empty(obs_dim, dtype=np.float32)
@@ -254,17 +295,25 @@ def _blas_rollout(
     torch's threads) over chunks of up to BLAS_CHUNK_ROWS trajectories of one model, and the policy, the
     normalisation, the reward and the termination in compiled code between them."""
     models, n, horizon, obs_dim = start.shape[0], start.shape[1], noise.shape[2], start.shape[2]
+    width = _padded(obs_dim + noise.shape[3], LANES)
+    # addmm takes (inputs, units): a transposed first layer (see _packed) as it is, the others transposed.
     layers = [
-        [(torch.from_numpy(w[k]).t(), torch.from_numpy(b[k])) for w, b in zip(model_w, model_b, strict=True)]
+        [
+            (
+                torch.from_numpy(w[k]) if i == 0 and w.shape[2] != width else torch.from_numpy(w[k]).t(),
+                torch.from_numpy(b[k]),
+            )
+            for i, (w, b) in enumerate(zip(model_w, model_b, strict=True))
+        ]
         for k in range(models)
     ]
     for k in range(models):
         for lo in range(0, n, BLAS_CHUNK_ROWS):
             rows = min(BLAS_CHUNK_ROWS, n - lo)
             padded = _padded(rows, TILE)
-            states = np.zeros((padded, policy_w[0].shape[2]), dtype=np.float32)
+            states = np.zeros((padded, _padded(obs_dim, LANES)), dtype=np.float32)
             states[:rows, :obs_dim] = start[k, lo : lo + rows]
-            inputs = np.zeros((padded, model_w[0].shape[2]), dtype=np.float32)
+            inputs = np.zeros((padded, width), dtype=np.float32)
             ended = np.zeros(rows, dtype=np.bool_)
             hidden = [torch.empty(padded, w.shape[1]) for w, _ in layers[k]]
             for t in range(horizon):
@@ -286,16 +335,19 @@ def _packed(pairs: list[tuple[Tensor, Tensor]]) -> tuple[tuple[np.ndarray, ...],
     """Weights (K, out, in) and biases (K, 1, out) as tuples of contiguous float32 arrays, weights
     (K, units, inputs) and biases (K, units), in _dense's layout: the MLP's inputs padded with zeros to a
     multiple of LANES, each layer's units to a multiple of TILE and the next layer's inputs to match, so
-    the padding changes no output."""
+    the padding changes no output. A wide first layer (WIDE) is packed transposed, (K, inputs, units), in
+    _dense_wide's layout."""
     weights, biases = [], []
     inputs = _padded(pairs[0][0].shape[2], LANES)
-    for weight, bias in pairs:
+    for layer, (weight, bias) in enumerate(pairs):
         models, fan_out, fan_in = weight.shape
         units = _padded(fan_out, TILE)
         packed_w = np.zeros((models, units, inputs), dtype=np.float32)
         packed_w[:, :fan_out, :fan_in] = weight.detach().numpy()
         packed_b = np.zeros((models, units), dtype=np.float32)
         packed_b[:, :fan_out] = bias.detach().reshape(models, fan_out).numpy()
+        if layer == 0 and units >= WIDE * inputs:
+            packed_w = np.ascontiguousarray(packed_w.transpose(0, 2, 1))
         weights.append(packed_w)
         biases.append(packed_b)
         inputs = units

@@ -32,9 +32,11 @@ from mbmpo.rollouts.row_rewards import TASK_CODES
 K, N, T = 3, 4, 6
 
 
-def setup(obs_dim: int = 3, act_dim: int = 1) -> tuple[DynamicsEnsemble, GaussianPolicy, torch.Tensor]:
+def setup(
+    obs_dim: int = 3, act_dim: int = 1, hidden: tuple[int, ...] = (16,)
+) -> tuple[DynamicsEnsemble, GaussianPolicy, torch.Tensor]:
     torch.manual_seed(0)
-    ensemble = DynamicsEnsemble(obs_dim, act_dim, models=K, hidden=(16,))
+    ensemble = DynamicsEnsemble(obs_dim, act_dim, models=K, hidden=hidden)
     policy = GaussianPolicy(obs_dim, act_dim, hidden=(8,))
     params = policy.theta.detach() + 0.1 * torch.randn(K, policy.size)
     return ensemble, policy, params
@@ -66,12 +68,14 @@ def test_model_k_runs_policy_k_and_next_states_come_from_it():
     )
 
 
+@pytest.mark.parametrize("hidden", [(16,), (64,)], ids=["narrow", "wide-first-layer"])
 @pytest.mark.parametrize("backend", ["torch", "numba", "numba-fused", "numba-blas"])
-def test_a_hand_computed_trajectory(backend):
+def test_a_hand_computed_trajectory(backend, hidden):
     """Models and policies with constant outputs: model k moves the state by moves[k] each step, policy k
     asks for means[k] plus σ times its noise; every state, action, reward and log-probability follows by
-    hand (Pendulum's reward from the angle atan2(sin, cos), the velocity and the clipped torque)."""
-    ensemble, policy, _ = setup()
+    hand (Pendulum's reward from the angle atan2(sin, cos), the velocity and the clipped torque). A first
+    layer of 64 units on 4 inputs (padded to 16) is wide: numba packs it transposed."""
+    ensemble, policy, _ = setup(hidden=hidden)
     moves = torch.tensor([[0.1, -0.2, 0.3], [-0.05, 0.1, -0.4], [0.2, 0.2, 0.0]])
     means, sigma = [0.5, 1.5, -1.0], 0.8
     with torch.no_grad():
@@ -83,6 +87,8 @@ def test_a_hand_computed_trajectory(backend):
     params[:, -2] = torch.tensor(means)  # the last layer's bias; its weights are 0
     params[:, -1] = math.log(sigma)
     starts, noise = torch.randn(K, N, 3), torch.randn(K, N, T, 1)
+    if hidden == (64,):
+        assert numba_backend._packed(ensemble.snapshot().layers)[0][0].shape == (K, 16, 64)
     rollout = BACKENDS.get(backend) or partial(numba_rollout, path=backend.removeprefix("numba-"))
     traj = rollout(ensemble, policy, params, starts, noise, TASKS["Pendulum-v1"])
     for k, n, t in itertools.product(range(K), range(N), range(T)):
@@ -166,6 +172,28 @@ def test_numba_backend_pads_layers_of_any_width(path):
     task = TASKS["Pendulum-v1"]
     ensemble.obs_low.fill_(-3.0)
     ensemble.obs_high.fill_(3.0)
+    assert_same_trajectories(
+        numba_rollout(ensemble, policy, params, starts, noise, task, path),
+        torch_rollout(ensemble, policy, params, starts, noise, task),
+    )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_numba_backend_runs_a_wide_first_layer_transposed(path):
+    """A model's first layer with many units on few inputs (HalfCheetah's 23 inputs, padded to 32, into 160
+    units; 160 is not a multiple of _dense_wide's vector width) is packed transposed and matches the
+    reference; so does a wide first layer of the policy (17 inputs, padded to 32, into 128 units)."""
+    *_, starts, noise = task_setup("HalfCheetah-v5", models=2, n=7, horizon=30)
+    ensemble = DynamicsEnsemble(17, 6, models=2, hidden=(160, 24))
+    policy = GaussianPolicy(17, 6, hidden=(128,))
+    params = policy.theta.detach() + 0.3 * torch.randn(2, policy.size)
+    with torch.no_grad():
+        ensemble.delta_std.fill_(0.05)
+        ensemble.obs_low.fill_(-3.0)
+        ensemble.obs_high.fill_(3.0)
+    model_w, _ = numba_backend._packed(ensemble.snapshot().layers)
+    assert model_w[0].shape == (2, 32, 160) and model_w[1].shape == (2, 24, 160)
+    task = TASKS["HalfCheetah-v5"]
     assert_same_trajectories(
         numba_rollout(ensemble, policy, params, starts, noise, task, path),
         torch_rollout(ensemble, policy, params, starts, noise, task),
